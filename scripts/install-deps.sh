@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what building and testing docker2aci needs on Debian 12 (as root). Idempotent.
+set -euo pipefail
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config
+  libarchive-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcxxopts-dev
+  libdeflate-dev libzstd-dev liblzma-dev zlib1g-dev
+  # tests
+  libgtest-dev libgmock-dev python3 jq attr curl gzip xz-utils zstd busybox-static
+  umoci skopeo golang-go golang-github-appc-spec-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

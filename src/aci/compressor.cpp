@@ -1,0 +1,187 @@
+#include "aci/compressor.hpp"
+
+#include <libdeflate.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "util/error.hpp"
+
+namespace d2a {
+
+namespace {
+
+constexpr size_t kBlockSize = 1 << 20;
+
+class PassThrough final : public Writer {
+public:
+    explicit PassThrough(Writer& sink) : sink_(sink) {}
+    void write(const void* buf, size_t n) override { sink_.write(buf, n); }
+    void finish() override { sink_.finish(); }
+
+private:
+    Writer& sink_;
+};
+
+struct CompressorDeleter {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+using CompressorPtr = std::unique_ptr<libdeflate_compressor, CompressorDeleter>;
+
+CompressorPtr new_compressor(int level) {
+    CompressorPtr c(libdeflate_alloc_compressor(level));
+    if (!c) throw Error("cannot allocate a gzip compressor (level " + std::to_string(level) + ")");
+    return c;
+}
+
+void compress_block(libdeflate_compressor* c, const std::vector<unsigned char>& in,
+                    std::vector<unsigned char>& out) {
+    out.resize(libdeflate_gzip_compress_bound(c, in.size()));
+    size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
+    if (n == 0) throw Error("gzip compression failed");
+    out.resize(n);
+}
+
+class ParallelGzip final : public Writer {
+public:
+    ParallelGzip(Writer& sink, int level, unsigned threads) : sink_(sink) {
+        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < threads; ++i) compressors_.push_back(new_compressor(level));
+        max_in_flight_ = threads * 2;
+        if (threads > 1) {
+            for (unsigned i = 0; i < threads; ++i) {
+                workers_.emplace_back([this, i] { work(compressors_[i].get()); });
+            }
+        }
+        current_ = std::make_shared<Block>();
+        current_->in.reserve(kBlockSize);
+    }
+
+    ~ParallelGzip() override { stop(); }
+
+    void write(const void* buf, size_t n) override {
+        const auto* p = static_cast<const unsigned char*>(buf);
+        while (n > 0) {
+            size_t room = kBlockSize - current_->in.size();
+            size_t k = std::min(room, n);
+            current_->in.insert(current_->in.end(), p, p + k);
+            p += k;
+            n -= k;
+            if (current_->in.size() == kBlockSize) submit();
+        }
+    }
+
+    void finish() override {
+        if (!current_->in.empty() || blocks_written_ == 0) submit();
+        while (!in_flight_.empty()) drain_front();
+        stop();
+        sink_.finish();
+    }
+
+private:
+    struct Block {
+        std::vector<unsigned char> in;
+        std::vector<unsigned char> out;
+        bool done = false;
+        std::string error;
+    };
+
+    void submit() {
+        auto block = std::move(current_);
+        current_ = std::make_shared<Block>();
+        current_->in.reserve(kBlockSize);
+        if (workers_.empty()) {
+            compress_block(compressors_[0].get(), block->in, block->out);
+            sink_.write(block->out.data(), block->out.size());
+            ++blocks_written_;
+            return;
+        }
+        while (in_flight_.size() >= max_in_flight_) drain_front();
+        {
+            std::lock_guard lock(mutex_);
+            in_flight_.push_back(block);
+            queue_.push_back(block);
+        }
+        work_ready_.notify_one();
+    }
+
+    void drain_front() {
+        std::shared_ptr<Block> front;
+        {
+            std::unique_lock lock(mutex_);
+            front = in_flight_.front();
+            block_done_.wait(lock, [&] { return front->done; });
+            in_flight_.pop_front();
+        }
+        if (!front->error.empty()) throw Error(front->error);
+        sink_.write(front->out.data(), front->out.size());
+        ++blocks_written_;
+    }
+
+    void work(libdeflate_compressor* c) {
+        for (;;) {
+            std::shared_ptr<Block> block;
+            {
+                std::unique_lock lock(mutex_);
+                work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;
+                block = queue_.front();
+                queue_.pop_front();
+            }
+            std::string error;
+            try {
+                compress_block(c, block->in, block->out);
+                block->in = {};
+            } catch (const Error& e) {
+                error = e.what();
+            }
+            {
+                std::lock_guard lock(mutex_);
+                block->error = error;
+                block->done = true;
+            }
+            block_done_.notify_all();
+        }
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        work_ready_.notify_all();
+        for (auto& t : workers_) {
+            if (t.joinable()) t.join();
+        }
+        workers_.clear();
+    }
+
+    Writer& sink_;
+    std::vector<CompressorPtr> compressors_;
+    std::vector<std::thread> workers_;
+    std::shared_ptr<Block> current_;
+    std::deque<std::shared_ptr<Block>> in_flight_;
+    std::deque<std::shared_ptr<Block>> queue_;
+    size_t max_in_flight_ = 2;
+    uint64_t blocks_written_ = 0;
+    std::mutex mutex_;
+    std::condition_variable work_ready_;
+    std::condition_variable block_done_;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, Writer& sink) {
+    if (options.kind == OutputCompression::none) return std::make_unique<PassThrough>(sink);
+    if (options.level < 1 || options.level > 12) {
+        throw Error("compression level must be 1 to 12, not " + std::to_string(options.level));
+    }
+    return std::make_unique<ParallelGzip>(sink, options.level, options.threads);
+}
+
+}  // namespace d2a

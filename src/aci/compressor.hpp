@@ -1,0 +1,43 @@
+// Output compressors. gzip is written as independent members over fixed 1 MiB blocks,
+// compressed on every core: the bytes depend only on the input and the level, never on
+// the thread count, and any gzip reader accepts concatenated members.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "util/digest.hpp"
+#include "util/stream.hpp"
+
+namespace d2a {
+
+enum class OutputCompression { none, gzip };
+
+struct CompressionOptions {
+    OutputCompression kind = OutputCompression::gzip;
+    int level = 6;         // 1..12 (libdeflate levels)
+    unsigned threads = 0;  // 0: every core
+};
+
+std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, Writer& sink);
+
+// Passes bytes on while hashing them (the rkt image ID is SHA-512 of the plain tar).
+class HashingWriter final : public Writer {
+public:
+    HashingWriter(Writer& inner, HashAlgorithm algorithm) : inner_(inner), hasher_(algorithm) {}
+    void write(const void* buf, size_t n) override {
+        hasher_.update(buf, n);
+        inner_.write(buf, n);
+        bytes_ += n;
+    }
+    void finish() override { inner_.finish(); }
+    std::string hex_digest() { return hasher_.hex_digest(); }
+    [[nodiscard]] uint64_t bytes() const { return bytes_; }
+
+private:
+    Writer& inner_;
+    Hasher hasher_;
+    uint64_t bytes_ = 0;
+};
+
+}  // namespace d2a

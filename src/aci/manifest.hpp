@@ -1,0 +1,43 @@
+// Docker/OCI image config -> appc ImageManifest (schema 0.8.11).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "image/image.hpp"
+
+namespace d2a {
+
+struct ManifestInputs {
+    const Image* image = nullptr;
+    // The merged tree's /etc/passwd, for a User without a group.
+    std::optional<std::string> passwd;
+};
+
+struct AciNaming {
+    std::string name;     // AC identifier: "mix3/hello", "registry-1.docker.io/library/busybox"
+    std::string version;  // tag, or empty
+    std::string os;
+    std::string arch;     // appc spelling
+    std::string file_name;
+};
+
+AciNaming aci_naming(const Image& image);
+
+// The full manifest. Keys and arrays are in a fixed order: same input, same bytes.
+nlohmann::json build_manifest(const ManifestInputs& inputs);
+
+// Pieces of the mapping, exposed for tests.
+struct UserGroup {
+    std::string user;
+    std::string group;
+};
+UserGroup map_user(const std::string& docker_user, const std::optional<std::string>& passwd);
+nlohmann::json map_ports(const std::vector<std::string>& exposed_ports);
+nlohmann::json map_volumes(const std::vector<std::string>& volumes);
+nlohmann::json map_environment(const std::vector<std::string>& env);
+
+}  // namespace d2a

@@ -1,0 +1,45 @@
+#include "aci/naming.hpp"
+
+namespace d2a {
+
+namespace {
+
+bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+std::string sanitize(std::string_view s, std::string_view separators, char replacement) {
+    std::string out;
+    for (char c : s) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        bool sep = separators.find(c) != std::string_view::npos;
+        if (!is_alnum_lower(c) && !sep) {
+            c = replacement;
+            sep = true;
+        }
+        if (sep) {
+            // No leading separator and no two in a row (the pattern forbids both).
+            if (out.empty() || !is_alnum_lower(out.back())) continue;
+        }
+        out += c;
+    }
+    while (!out.empty() && !is_alnum_lower(out.back())) out.pop_back();
+    return out;
+}
+
+}  // namespace
+
+std::string sanitize_ac_identifier(std::string_view s) { return sanitize(s, "-._~/", '-'); }
+
+std::string sanitize_ac_name(std::string_view s) { return sanitize(s, "-", '-'); }
+
+std::string aci_file_name(std::string_view name, std::string_view version, std::string_view os,
+                          std::string_view arch) {
+    std::string out;
+    for (std::string_view part : {name, version, os, arch}) {
+        if (part.empty()) continue;
+        if (!out.empty()) out += '-';
+        for (char c : part) out += (c == '/') ? '-' : c;
+    }
+    return out + ".aci";
+}
+
+}  // namespace d2a

@@ -1,0 +1,41 @@
+// The command line: the only code that knows argv, stdout, stderr and exit codes.
+#pragma once
+
+#include <iosfwd>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "aci/converter.hpp"
+#include "source/source.hpp"
+
+namespace d2a::cli {
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct CliOptions {
+    std::vector<std::string> images;
+    bool nosquash = false;
+    bool debug = false;
+    bool quiet = false;
+    bool json = false;
+    bool version = false;
+    bool help = false;
+    bool insecure_skip_verify = false;
+    bool insecure_allow_http = false;
+    SourceOptions source;
+    ConvertOptions convert;
+};
+
+// Throws UsageError for bad flags. Go-style single-dash long flags (-nosquash,
+// -compression=none) are accepted, as the original tool's flag package did.
+CliOptions parse_args(int argc, const char* const* argv);
+std::string usage_text();
+
+// Runs the command; returns the exit status (0 ok, 1 conversion error, 2 usage error).
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace d2a::cli

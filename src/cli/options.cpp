@@ -1,0 +1,135 @@
+#include <cxxopts.hpp>
+#include <set>
+
+#include "cli/cli.hpp"
+#include "image/platform.hpp"
+#include "util/error.hpp"
+
+namespace d2a::cli {
+
+namespace {
+
+cxxopts::Options make_parser() {
+    cxxopts::Options o("docker2aci", "Convert Docker and OCI images to App Container Images (ACI)");
+    o.custom_help("[flags]");
+    o.positional_help("IMAGE");
+    o.add_options()
+        ("image", "Pick one image of an archive or layout that holds several: NAME[:TAG]",
+         cxxopts::value<std::string>(), "NAME[:TAG]")
+        ("nosquash", "Write one ACI per layer instead of one flattened ACI")
+        ("compression", "Output compression: gzip or none", cxxopts::value<std::string>()->default_value("gzip"), "gzip|none")
+        ("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
+         cxxopts::value<int>()->default_value("6"), "N")
+        ("threads", "Compression threads (0: every core)", cxxopts::value<unsigned>()->default_value("0"), "N")
+        ("o,output-dir", "Directory for the ACI files", cxxopts::value<std::string>()->default_value("."), "DIR")
+        ("platform", "Platform to pick from a multi-platform image: os/arch[/variant]",
+         cxxopts::value<std::string>()->default_value("linux/amd64"), "OS/ARCH")
+        ("json", "Print one JSON object per generated ACI instead of the text report")
+        ("q,quiet", "Print nothing but errors and the generated paths")
+        ("debug", "Print what happens on stderr")
+        ("insecure-skip-verify", "Do not verify registry TLS certificates")
+        ("insecure-allow-http", "Allow plain HTTP to registries")
+        ("experimental-oci", "Accepted for compatibility; OCI support is always on")
+        ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_metadata_bytes)), "BYTES")
+        ("max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_unpacked_bytes)), "BYTES")
+        ("max-entries", "Most files and directories in one image",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_entries)), "N")
+        ("version", "Print the version and exit")
+        ("h,help", "Print this help and exit")
+        ("images", "", cxxopts::value<std::vector<std::string>>());
+    o.parse_positional({"images"});
+    return o;
+}
+
+// The original tool used Go's flag package: "-flag", "-flag=value" and "--flag" all work.
+std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
+    static const std::set<std::string> long_flags = {
+        "image", "nosquash", "compression", "compression-level", "threads", "output-dir",
+        "platform", "json", "quiet", "debug", "insecure-skip-verify", "insecure-allow-http",
+        "experimental-oci", "version", "help", "max-metadata-size", "max-unpacked-size",
+        "max-entries"};
+    std::vector<std::string> out;
+    bool positional_only = false;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (i > 0 && !positional_only && a == "--") positional_only = true;
+        if (i > 0 && !positional_only && a.size() > 2 && a[0] == '-' && a[1] != '-') {
+            std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos
+                                                                            : a.find('=') - 1);
+            if (long_flags.count(name)) a = "-" + a;
+        }
+        out.push_back(a);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string usage_text() {
+    return make_parser().help() +
+           "\nIMAGE is one of:\n"
+           "  FILE          a docker save archive or OCI archive (gzip, xz, zstd allowed)\n"
+           "  -             the same on standard input\n"
+           "  DIRECTORY     an OCI image layout\n"
+           "  docker://[REGISTRY/]NAME[:TAG|@DIGEST]   (registry pulls: not yet supported)\n"
+           "\nExamples:\n"
+           "  docker save myapp:1.0 | docker2aci -\n"
+           "  docker2aci --image mix3/hello:latest images.tar\n"
+           "\nExit status: 0 success, 1 conversion error, 2 usage error.\n";
+}
+
+CliOptions parse_args(int argc, const char* const* argv) {
+    auto args = normalize_go_flags(argc, argv);
+    std::vector<const char*> cargv;
+    for (const auto& a : args) cargv.push_back(a.c_str());
+    auto parser = make_parser();
+    CliOptions o;
+    try {
+        auto r = parser.parse(static_cast<int>(cargv.size()), cargv.data());
+        o.help = r.count("help") > 0;
+        o.version = r.count("version") > 0;
+        if (r.count("images")) o.images = r["images"].as<std::vector<std::string>>();
+        if (r.count("image")) o.source.image = r["image"].as<std::string>();
+        o.nosquash = r.count("nosquash") > 0;
+        o.debug = r.count("debug") > 0;
+        o.quiet = r.count("quiet") > 0;
+        o.json = r.count("json") > 0;
+        o.insecure_skip_verify = r.count("insecure-skip-verify") > 0;
+        o.insecure_allow_http = r.count("insecure-allow-http") > 0;
+        std::string compression = r["compression"].as<std::string>();
+        if (compression == "gzip") {
+            o.convert.compression.kind = OutputCompression::gzip;
+        } else if (compression == "none") {
+            o.convert.compression.kind = OutputCompression::none;
+        } else {
+            throw UsageError("unknown compression method: " + compression + " (want gzip or none)");
+        }
+        o.convert.compression.level = r["compression-level"].as<int>();
+        if (o.convert.compression.level < 1 || o.convert.compression.level > 12) {
+            throw UsageError("--compression-level must be 1 to 12");
+        }
+        o.convert.compression.threads = r["threads"].as<unsigned>();
+        o.convert.output_dir = r["output-dir"].as<std::string>();
+        try {
+            o.source.platform = Platform::parse(r["platform"].as<std::string>());
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
+        Limits limits;
+        limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
+        limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
+        limits.max_entries = r["max-entries"].as<uint64_t>();
+        o.source.limits = limits;
+        o.convert.limits = limits;
+    } catch (const cxxopts::exceptions::exception& e) {
+        throw UsageError(e.what());
+    }
+    if (!o.help && !o.version && o.images.size() != 1) {
+        throw UsageError(o.images.empty() ? "no IMAGE given" : "exactly one IMAGE is accepted");
+    }
+    return o;
+}
+
+}  // namespace d2a::cli

@@ -1,0 +1,113 @@
+#include <chrono>
+#include <iomanip>
+#include <ostream>
+
+#include "aci/manifest.hpp"
+#include "cli/cli.hpp"
+#include "util/error.hpp"
+#include "version.hpp"
+
+namespace d2a::cli {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::string quoted(const std::string& s) { return json(s).dump(); }
+
+void print_report(std::ostream& out, const ConvertResult& r) {
+    const json& app = r.manifest.contains("app") ? r.manifest["app"] : json::object();
+    if (app.contains("mountPoints")) {
+        out << "\nConverted volumes:\n";
+        for (const auto& mp : app["mountPoints"]) {
+            out << "\tname: " << quoted(mp["name"]) << ", path: " << quoted(mp["path"])
+                << ", readOnly: " << (mp["readOnly"].get<bool>() ? "true" : "false") << "\n";
+        }
+    }
+    if (app.contains("ports")) {
+        out << "\nConverted ports:\n";
+        for (const auto& p : app["ports"]) {
+            out << "\tname: " << quoted(p["name"]) << ", protocol: " << quoted(p["protocol"])
+                << ", port: " << p["port"] << ", count: " << p["count"]
+                << ", socketActivated: " << (p["socketActivated"].get<bool>() ? "true" : "false")
+                << "\n";
+        }
+    }
+    out << "\nGenerated ACI(s):\n" << r.path.string() << "\n";
+}
+
+json json_report(const Image& image, const ConvertResult& r) {
+    json j;
+    j["path"] = r.path.string();
+    j["imageId"] = r.image_id;
+    j["size"] = r.file_bytes;
+    j["name"] = r.manifest["name"];
+    if (image.reference) j["reference"] = image.reference->original;
+    if (image.manifest_digest) j["manifestDigest"] = *image.manifest_digest;
+    j["configDigest"] = image.image_id;
+    AciNaming n = aci_naming(image);
+    j["platform"] = n.os + "/" + n.arch;
+    j["skipped"] = false;
+    return j;
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    CliOptions options;
+    try {
+        options = parse_args(argc, argv);
+    } catch (const UsageError& e) {
+        err << "Error: " << e.what() << "\n"
+            << "Usage: docker2aci [flags] IMAGE   (see docker2aci --help)\n";
+        return 2;
+    }
+    if (options.help) {
+        out << usage_text();
+        return 0;
+    }
+    if (options.version) {
+        out << "docker2aci version " << kVersion << "\nappc version " << kAppcVersion << "\n";
+        return 0;
+    }
+    const std::string& arg = options.images.front();
+    try {
+        if (arg.rfind("docker://", 0) == 0) {
+            throw Error("registry pulls (docker://) are not supported yet");
+        }
+        if (options.nosquash) throw Error("--nosquash is not supported yet");
+        auto start = Clock::now();
+        Image image = open_local_image(arg, options.source);
+        if (options.debug) {
+            err << "debug: " << image.source_kind << " image " << image.image_id << ", "
+                << image.layers.size() << " layer(s)\n";
+        }
+        ConvertResult result = convert_squashed(image, options.convert);
+        if (options.debug) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+            err << "debug: " << result.stats.layer_entries << " layer entries, "
+                << result.stats.emitted_entries << " in the ACI, " << result.tar_bytes
+                << " tar bytes, " << result.file_bytes << " written in " << ms.count() << " ms\n";
+        }
+        if (options.json) {
+            out << json_report(image, result).dump() << "\n";
+        } else if (options.quiet) {
+            out << result.path.string() << "\n";
+        } else {
+            print_report(out, result);
+        }
+        return 0;
+    } catch (const Error& e) {
+        err << "Error: " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        err << "Error: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {
+        err << "Error: internal: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace d2a::cli

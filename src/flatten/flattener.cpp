@@ -1,0 +1,501 @@
+#include "flatten/flattener.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "flatten/layer_reader.hpp"
+#include "flatten/path.hpp"
+#include "util/error.hpp"
+
+namespace d2a {
+
+WhiteoutKind classify_whiteout(std::string_view base) {
+    constexpr std::string_view prefix = ".wh.";
+    if (base.substr(0, prefix.size()) != prefix) return WhiteoutKind::none;
+    std::string_view rest = base.substr(prefix.size());
+    if (rest == ".wh..opq") return WhiteoutKind::opaque;
+    // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs, ...) carries no tree content.
+    if (rest.substr(0, prefix.size()) == prefix) return WhiteoutKind::metadata;
+    if (rest.empty() || rest == "." || rest == "..") {
+        throw Error("malformed whiteout \"" + std::string(base) + "\"");
+    }
+    return WhiteoutKind::remove;
+}
+
+namespace {
+
+constexpr size_t kMaxPathBytes = 4096;
+constexpr uint64_t kMaxCapturedBytes = 1 << 20;
+constexpr uint64_t kNoEvent = UINT64_MAX;
+
+struct Inode;
+
+struct Node {
+    std::string name;
+    Node* parent = nullptr;
+    bool is_dir = false;
+    bool emitted = false;
+    // Directories.
+    std::unordered_map<std::string, std::unique_ptr<Node>> children;
+    std::unique_ptr<Entry> dir_meta;  // null for a directory no layer names explicitly
+    uint32_t event_layer = 0;
+    uint64_t event_ordinal = kNoEvent;
+    // Everything else: the file the path names; hard links share one.
+    Inode* inode = nullptr;
+};
+
+// A non-directory file: created by one layer entry, named by one or more paths.
+struct Inode {
+    uint32_t layer = 0;
+    uint64_t ordinal = 0;
+    std::vector<Node*> paths;  // in the order they were linked; the first carries the data
+    std::optional<std::string> captured;
+};
+
+struct Event {
+    uint64_t ordinal;
+    Node* dir;     // set for a directory's first explicit entry
+    Inode* inode;  // set for the entry that carries a file's content
+};
+
+struct PendingEntry {
+    uint64_t ordinal;
+    std::string path;
+    EntryType type;
+    std::string link_target;
+    std::unique_ptr<Entry> dir_meta;
+    std::optional<std::string> captured;
+};
+
+std::string path_of(const Node* n) {
+    std::vector<const std::string*> parts;
+    for (; n && n->parent; n = n->parent) parts.push_back(&n->name);
+    std::string out;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        if (!out.empty()) out += '/';
+        out += **it;
+    }
+    return out;
+}
+
+Entry implicit_dir_entry(std::string path) {
+    Entry e;
+    e.path = std::move(path);
+    e.type = EntryType::directory;
+    e.mode = 0755;
+    return e;
+}
+
+}  // namespace
+
+struct Flattener::Impl {
+    size_t layer_count;
+    LayerOpener opener;
+    FlattenOptions options;
+    Node root;
+    std::vector<std::unique_ptr<Inode>> inodes;
+    std::optional<Entry> root_meta;
+    bool scanned = false;
+
+    Impl(size_t count, LayerOpener open, FlattenOptions opts)
+        : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
+        root.is_dir = true;
+    }
+
+    ~Impl() { clear_children(&root); }
+
+    // Destroys a detached subtree without recursion (hostile images nest deeply).
+    static void destroy(std::unique_ptr<Node> subtree) {
+        std::vector<std::unique_ptr<Node>> stack;
+        stack.push_back(std::move(subtree));
+        while (!stack.empty()) {
+            std::unique_ptr<Node> n = std::move(stack.back());
+            stack.pop_back();
+            if (n->inode) {
+                auto& paths = n->inode->paths;
+                paths.erase(std::remove(paths.begin(), paths.end(), n.get()), paths.end());
+            }
+            for (auto& [name, child] : n->children) stack.push_back(std::move(child));
+            n->children.clear();
+        }
+    }
+
+    static void clear_children(Node* dir) {
+        std::vector<std::unique_ptr<Node>> kids;
+        kids.reserve(dir->children.size());
+        for (auto& [name, child] : dir->children) kids.push_back(std::move(child));
+        dir->children.clear();
+        for (auto& k : kids) destroy(std::move(k));
+    }
+
+    static void remove_child(Node* parent, const std::string& name) {
+        auto it = parent->children.find(name);
+        if (it == parent->children.end()) return;
+        std::unique_ptr<Node> n = std::move(it->second);
+        parent->children.erase(it);
+        destroy(std::move(n));
+    }
+
+    // The node at `path`, walking directories only (symlinks are never followed).
+    Node* lookup(std::string_view path) {
+        Node* n = &root;
+        size_t i = 0;
+        while (i < path.size()) {
+            if (!n->is_dir) return nullptr;
+            size_t j = path.find('/', i);
+            if (j == std::string_view::npos) j = path.size();
+            auto it = n->children.find(std::string(path.substr(i, j - i)));
+            if (it == n->children.end()) return nullptr;
+            n = it->second.get();
+            i = j + 1;
+        }
+        return n;
+    }
+
+    // The directory that will hold `path`, creating missing parents. A parent that is not
+    // a directory (a file, or a symlink: never followed) is replaced by a directory, so an
+    // entry always lands at its plain path inside the root.
+    Node* ensure_parent(std::string_view path) {
+        Node* dir = &root;
+        std::string_view parent = parent_path(path);
+        size_t i = 0;
+        while (i < parent.size()) {
+            size_t j = parent.find('/', i);
+            if (j == std::string_view::npos) j = parent.size();
+            std::string name(parent.substr(i, j - i));
+            auto it = dir->children.find(name);
+            if (it != dir->children.end() && !it->second->is_dir) {
+                remove_child(dir, name);
+                it = dir->children.end();
+            }
+            if (it == dir->children.end()) {
+                auto child = std::make_unique<Node>();
+                child->name = name;
+                child->parent = dir;
+                child->is_dir = true;
+                it = dir->children.emplace(name, std::move(child)).first;
+            }
+            dir = it->second.get();
+            i = j + 1;
+        }
+        return dir;
+    }
+
+    void apply_whiteouts(const std::vector<std::string>& removals,
+                         const std::vector<std::string>& opaque_dirs) {
+        for (const auto& d : opaque_dirs) {
+            Node* n = lookup(d);
+            if (n && n->is_dir) clear_children(n);
+        }
+        for (const auto& p : removals) {
+            Node* n = lookup(p);
+            if (n && n != &root) remove_child(n->parent, n->name);
+        }
+    }
+
+    void apply(uint32_t layer, PendingEntry& p, const std::string& what) {
+        std::string name(base_name(p.path));
+        if (p.type == EntryType::directory) {
+            Node* parent = ensure_parent(p.path);
+            auto it = parent->children.find(name);
+            if (it != parent->children.end() && it->second->is_dir) {
+                Node* d = it->second.get();
+                d->dir_meta = std::move(p.dir_meta);
+                if (d->event_ordinal == kNoEvent) {
+                    d->event_layer = layer;
+                    d->event_ordinal = p.ordinal;
+                }
+                return;
+            }
+            remove_child(parent, name);
+            auto d = std::make_unique<Node>();
+            d->name = name;
+            d->parent = parent;
+            d->is_dir = true;
+            d->dir_meta = std::move(p.dir_meta);
+            d->event_layer = layer;
+            d->event_ordinal = p.ordinal;
+            parent->children.emplace(name, std::move(d));
+            return;
+        }
+        Inode* inode = nullptr;
+        if (p.type == EntryType::hardlink) {
+            Node* target = lookup(p.link_target);
+            if (!target) {
+                throw Error(what + ": hard link " + p.path + " points to missing " +
+                            p.link_target);
+            }
+            if (target->is_dir) {
+                throw Error(what + ": hard link " + p.path + " points to directory " +
+                            p.link_target);
+            }
+            inode = target->inode;
+        } else {
+            auto owned = std::make_unique<Inode>();
+            owned->layer = layer;
+            owned->ordinal = p.ordinal;
+            owned->captured = std::move(p.captured);
+            inode = owned.get();
+            inodes.push_back(std::move(owned));
+        }
+        Node* parent = ensure_parent(p.path);
+        auto it = parent->children.find(name);
+        if (it != parent->children.end()) {
+            if (!it->second->is_dir && it->second->inode == inode) return;  // already linked
+            remove_child(parent, name);
+        }
+        auto n = std::make_unique<Node>();
+        n->name = name;
+        n->parent = parent;
+        n->inode = inode;
+        inode->paths.push_back(n.get());
+        parent->children.emplace(name, std::move(n));
+    }
+
+    void scan_layer(uint32_t layer, uint64_t& total_entries) {
+        std::string what = "layer " + std::to_string(layer + 1) + "/" + std::to_string(layer_count);
+        LayerReader reader(opener(layer), what);
+        std::vector<PendingEntry> pending;
+        std::vector<std::string> removals;
+        std::vector<std::string> opaque_dirs;
+        Entry e;
+        uint64_t ordinal = 0;
+        while (reader.next(e)) {
+            uint64_t ord = ordinal++;
+            if (++total_entries > options.limits.max_entries) {
+                throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
+                            " entries in the image");
+            }
+            if (e.path.size() > kMaxPathBytes) {
+                throw Error(what + ": entry name longer than " + std::to_string(kMaxPathBytes) +
+                            " bytes");
+            }
+            if (e.path.empty()) {
+                if (e.type != EntryType::directory) {
+                    throw Error(what + ": the root entry \".\" is not a directory");
+                }
+                root_meta = e;
+                continue;
+            }
+            if (skip_for_whiteout_parent(e.path, what)) continue;
+            std::string_view base = base_name(e.path);
+            WhiteoutKind kind = with_context(what, [&] { return classify_whiteout(base); });
+            std::string parent(parent_path(e.path));
+            if (kind == WhiteoutKind::remove) {
+                removals.push_back((parent.empty() ? "" : parent + "/") +
+                                   std::string(base.substr(4)));
+                continue;
+            }
+            if (kind == WhiteoutKind::opaque) {
+                opaque_dirs.push_back(parent);
+                continue;
+            }
+            if (kind == WhiteoutKind::metadata) continue;
+            PendingEntry p{ord, e.path, e.type, e.link_target, nullptr, std::nullopt};
+            if (e.type == EntryType::directory) p.dir_meta = std::make_unique<Entry>(e);
+            if (e.type == EntryType::regular && e.size <= kMaxCapturedBytes &&
+                options.capture_paths.count(e.path)) {
+                LayerReader::DataReader data(reader);
+                p.captured = read_all(data, kMaxCapturedBytes, what + ": " + e.path);
+            }
+            pending.push_back(std::move(p));
+        }
+        // Whiteouts hide lower layers only, wherever they stand in this layer: apply them
+        // all before this layer's own entries.
+        apply_whiteouts(removals, opaque_dirs);
+        for (auto& p : pending) apply(layer, p, what);
+    }
+
+    // Entries under an aufs bookkeeping directory are skipped; any other whiteout name
+    // used as a directory is malformed.
+    static bool skip_for_whiteout_parent(std::string_view path, const std::string& what) {
+        std::string_view parent = parent_path(path);
+        size_t i = 0;
+        while (i < parent.size()) {
+            size_t j = parent.find('/', i);
+            if (j == std::string_view::npos) j = parent.size();
+            std::string_view part = parent.substr(i, j - i);
+            if (part.substr(0, 4) == ".wh.") {
+                if (part.substr(0, 8) == ".wh..wh.") return true;
+                throw Error(what + ": whiteout \"" + std::string(part) + "\" used as a directory in " +
+                            std::string(path));
+            }
+            i = j + 1;
+        }
+        return false;
+    }
+
+    // --- emission ---
+
+    void emit_dir_chain(Node* dir, EntrySink& sink, FlattenStats& stats) {
+        std::vector<Node*> chain;
+        for (Node* n = dir; n && n != &root && !n->emitted; n = n->parent) chain.push_back(n);
+        for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+            Node* n = *it;
+            Entry e = n->dir_meta ? *n->dir_meta : implicit_dir_entry("");
+            e.path = path_of(n);
+            sink.add(e, nullptr);
+            n->emitted = true;
+            ++stats.emitted_entries;
+        }
+    }
+
+    void emit_inode(Inode* inode, Entry& header, LayerReader& reader, EntrySink& sink,
+                    FlattenStats& stats) {
+        Node* primary = inode->paths.front();
+        emit_dir_chain(primary->parent, sink, stats);
+        Entry e = header;
+        e.path = path_of(primary);
+        if (e.type == EntryType::regular) {
+            LayerReader::DataReader data(reader);
+            sink.add(e, &data);
+        } else {
+            sink.add(e, nullptr);
+        }
+        primary->emitted = true;
+        ++stats.emitted_entries;
+        for (size_t i = 1; i < inode->paths.size(); ++i) {
+            Node* other = inode->paths[i];
+            emit_dir_chain(other->parent, sink, stats);
+            Entry link = header;
+            link.path = path_of(other);
+            link.type = EntryType::hardlink;
+            link.link_target = e.path;
+            link.size = 0;
+            sink.add(link, nullptr);
+            other->emitted = true;
+            ++stats.emitted_entries;
+        }
+    }
+
+    std::vector<std::vector<Event>> build_events() {
+        std::vector<std::vector<Event>> events(layer_count);
+        for (auto& inode : inodes) {
+            if (!inode->paths.empty()) {
+                events[inode->layer].push_back({inode->ordinal, nullptr, inode.get()});
+            }
+        }
+        std::vector<Node*> stack{&root};
+        while (!stack.empty()) {
+            Node* n = stack.back();
+            stack.pop_back();
+            if (n != &root && n->event_ordinal != kNoEvent) {
+                events[n->event_layer].push_back({n->event_ordinal, n, nullptr});
+            }
+            for (auto& [name, child] : n->children) {
+                if (child->is_dir) stack.push_back(child.get());
+            }
+        }
+        for (auto& per_layer : events) {
+            std::sort(per_layer.begin(), per_layer.end(),
+                      [](const Event& a, const Event& b) { return a.ordinal < b.ordinal; });
+        }
+        return events;
+    }
+
+    // Directories no surviving entry named or contained (emptied by whiteouts), in name
+    // order for determinism.
+    void emit_remaining_dirs(EntrySink& sink, FlattenStats& stats) {
+        std::vector<Node*> stack{&root};
+        while (!stack.empty()) {
+            Node* n = stack.back();
+            stack.pop_back();
+            if (n != &root && !n->emitted) emit_dir_chain(n, sink, stats);
+            std::vector<Node*> dirs;
+            for (auto& [name, child] : n->children) {
+                if (child->is_dir) dirs.push_back(child.get());
+            }
+            std::sort(dirs.begin(), dirs.end(),
+                      [](const Node* a, const Node* b) { return a->name > b->name; });
+            stack.insert(stack.end(), dirs.begin(), dirs.end());
+        }
+    }
+
+    void emit_stdio_links(EntrySink& sink, FlattenStats& stats) {
+        // rkt's stage1 expects these; Docker points stdout/stderr at /proc/self/fd/{1,2},
+        // rkt at /dev/console so a journal socket works too.
+        static const std::pair<const char*, const char*> links[] = {
+            {"stdin", "/proc/self/fd/0"},
+            {"stdout", "/dev/console"},
+            {"stderr", "/dev/console"},
+            {"fd", "/proc/self/fd"},
+        };
+        auto dev_it = root.children.find("dev");
+        Node* dev = dev_it == root.children.end() ? nullptr : dev_it->second.get();
+        if (dev && !dev->is_dir) return;
+        if (!dev) {
+            auto d = std::make_unique<Node>();
+            d->name = "dev";
+            d->parent = &root;
+            d->is_dir = true;
+            dev = d.get();
+            root.children.emplace("dev", std::move(d));
+        }
+        for (const auto& [name, target] : links) {
+            if (dev->children.count(name)) continue;
+            emit_dir_chain(dev, sink, stats);
+            Entry e;
+            e.path = std::string("dev/") + name;
+            e.type = EntryType::symlink;
+            e.mode = 0777;
+            e.link_target = target;
+            sink.add(e, nullptr);
+            ++stats.emitted_entries;
+        }
+    }
+};
+
+Flattener::Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options)
+    : impl_(std::make_unique<Impl>(layer_count, std::move(opener), std::move(options))) {}
+
+Flattener::~Flattener() = default;
+
+void Flattener::scan() {
+    uint64_t total = 0;
+    for (size_t i = 0; i < impl_->layer_count; ++i) {
+        impl_->scan_layer(static_cast<uint32_t>(i), total);
+    }
+    stats_.layer_entries = total;
+    impl_->scanned = true;
+}
+
+std::optional<std::string> Flattener::captured(const std::string& path) const {
+    Node* n = impl_->lookup(path);
+    if (!n || n->is_dir || !n->inode) return std::nullopt;
+    return n->inode->captured;
+}
+
+std::optional<Entry> Flattener::root_entry() const { return impl_->root_meta; }
+
+void Flattener::emit(EntrySink& sink) {
+    if (!impl_->scanned) scan();
+    auto events = impl_->build_events();
+    for (size_t layer = 0; layer < impl_->layer_count; ++layer) {
+        const auto& todo = events[layer];
+        if (todo.empty()) continue;
+        std::string what =
+            "layer " + std::to_string(layer + 1) + "/" + std::to_string(impl_->layer_count);
+        LayerReader reader(impl_->opener(layer), what);
+        Entry e;
+        uint64_t ordinal = 0;
+        size_t next = 0;
+        while (next < todo.size() && reader.next(e)) {
+            uint64_t ord = ordinal++;
+            if (todo[next].ordinal != ord) continue;
+            const Event& ev = todo[next++];
+            if (ev.dir) {
+                impl_->emit_dir_chain(ev.dir, sink, stats_);
+            } else {
+                impl_->emit_inode(ev.inode, e, reader, sink, stats_);
+            }
+        }
+        if (next != todo.size()) throw Error(what + ": layer changed between reads");
+        // Read to the end so the layer's digests are checked.
+        while (reader.next(e)) {
+        }
+    }
+    impl_->emit_remaining_dirs(sink, stats_);
+    if (impl_->options.add_stdio_links) impl_->emit_stdio_links(sink, stats_);
+}
+
+}  // namespace d2a

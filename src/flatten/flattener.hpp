@@ -1,0 +1,74 @@
+// Merges an image's layers into the tree a container runtime would see, streaming.
+//
+// Pass 1 (scan) reads every layer's headers and replays them on an in-memory tree of
+// names (no file data is kept): whiteouts, opaque directories, replacements and hard-link
+// groups. Pass 2 (emit) reads the layers again and hands each surviving entry to a sink
+// with its data, in an order valid for a tar: parents before children, link targets before
+// links, each path once. Memory grows with the number of entries, never with their size.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "flatten/entry.hpp"
+#include "util/limits.hpp"
+#include "util/stream.hpp"
+
+namespace d2a {
+
+class EntrySink {
+public:
+    virtual ~EntrySink() = default;
+    // `data` is set for regular files and yields exactly entry.size bytes.
+    virtual void add(const Entry& entry, Reader* data) = 0;
+};
+
+// Opens layer `index` (0 = bottom) as an uncompressed tar stream; called twice per layer.
+using LayerOpener = std::function<std::unique_ptr<Reader>(size_t index)>;
+
+struct FlattenOptions {
+    Limits limits;
+    // Regular files whose final content the caller needs (e.g. "etc/passwd"), read during
+    // the scan when no larger than 1 MiB.
+    std::set<std::string> capture_paths;
+    // Adds rkt's /dev/stdin, /dev/stdout, /dev/stderr and /dev/fd links when missing.
+    bool add_stdio_links = true;
+};
+
+struct FlattenStats {
+    uint64_t layer_entries = 0;
+    uint64_t emitted_entries = 0;
+};
+
+class Flattener {
+public:
+    Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options);
+    ~Flattener();
+    Flattener(const Flattener&) = delete;
+    Flattener& operator=(const Flattener&) = delete;
+
+    void scan();
+    // Final content of a captured path, if it is a regular file in the merged tree.
+    [[nodiscard]] std::optional<std::string> captured(const std::string& path) const;
+    // Metadata of the image root ("." entries), if any layer had one.
+    [[nodiscard]] std::optional<Entry> root_entry() const;
+    void emit(EntrySink& sink);
+    [[nodiscard]] const FlattenStats& stats() const { return stats_; }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    FlattenStats stats_;
+};
+
+// Whiteout naming (the OCI image spec's layer rules).
+enum class WhiteoutKind { none, remove, opaque, metadata };
+// Classifies a base name; throws on malformed whiteouts (".wh.", ".wh..", ".wh...").
+WhiteoutKind classify_whiteout(std::string_view base);
+
+}  // namespace d2a

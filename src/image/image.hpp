@@ -1,0 +1,42 @@
+// What every source produces and every later stage consumes: one image, its config, and
+// its layers as byte streams that verify themselves.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "image/config.hpp"
+#include "image/reference.hpp"
+#include "util/digest.hpp"
+#include "util/limits.hpp"
+#include "util/stream.hpp"
+
+namespace d2a {
+
+struct LayerSource {
+    std::string description;  // where the layer is, for messages: "blobs/sha256/ab12…"
+    std::function<std::unique_ptr<Reader>()> open_blob;  // the stored (maybe compressed) bytes
+    std::optional<Digest> blob_digest;                   // checked against the stored bytes
+    std::optional<uint64_t> blob_size;
+    std::optional<Digest> diff_id;  // checked against the decompressed tar
+};
+
+struct Image {
+    std::optional<Reference> reference;     // the tag the image was picked by or stored under
+    std::string fallback_name;              // name to use when there is no reference
+    std::optional<std::string> manifest_digest;
+    std::string image_id;                   // config digest, or the legacy image id
+    ImageConfig config;
+    std::vector<LayerSource> layers;        // bottom first
+    std::string source_kind;                // "docker-archive", "oci-layout", "registry"
+};
+
+// Opens a layer as an uncompressed tar stream: blob digest and size checked on the stored
+// bytes, compression detected from magic bytes, diff_id checked on the tar; each check
+// fires when the stream reaches its end.
+std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits);
+
+}  // namespace d2a

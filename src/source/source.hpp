@@ -1,0 +1,40 @@
+// Turns the IMAGE argument into an Image. One loader per input kind.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "image/image.hpp"
+#include "image/platform.hpp"
+#include "source/bundle.hpp"
+#include "util/limits.hpp"
+
+namespace d2a {
+
+struct SourceOptions {
+    std::optional<std::string> image;  // --image NAME[:TAG]
+    Platform platform;                 // --platform
+    Limits limits;
+};
+
+// "-" (stdin), a docker save archive or OCI archive (plain, gzip, xz or zstd), or an OCI
+// layout directory.
+Image open_local_image(const std::string& arg, const SourceOptions& options);
+
+// docker save: manifest.json (Docker 1.10+, skopeo, podman) or legacy repositories.
+Image load_docker_archive(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
+                          const std::string& fallback_name);
+
+// OCI image layout (index.json, blobs/).
+Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
+                      const std::string& fallback_name);
+
+// The digest of the manifest in an OCI index that names `config` as its config, if any.
+std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Digest& config,
+                                                const Limits& limits);
+
+// "blobs/sha256/<hex>" for a validated digest.
+std::string blob_path(const Digest& digest);
+
+}  // namespace d2a

@@ -1,0 +1,42 @@
+// The one error type of the project. Every failure that reaches the user is an Error whose
+// message is a single line naming the problem and where it is; the CLI prints it and exits 1.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace d2a {
+
+class Error : public std::runtime_error {
+public:
+    explicit Error(const std::string& message) : std::runtime_error(one_line(message)) {}
+
+    // Returns a copy whose message is "context: original message".
+    [[nodiscard]] Error within(std::string_view context) const {
+        return Error(std::string(context) + ": " + what());
+    }
+
+private:
+    static std::string one_line(std::string s) {
+        for (char& c : s) {
+            if (c == '\n' || c == '\r') c = ' ';
+        }
+        return s;
+    }
+};
+
+// Runs fn; an Error escaping it gets `context` prepended.
+template <typename Fn>
+decltype(auto) with_context(std::string_view context, Fn&& fn) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        throw e.within(context);
+    }
+}
+
+// Error built from errno: "what: strerror(errno)".
+[[noreturn]] void throw_errno(const std::string& what);
+
+}  // namespace d2a

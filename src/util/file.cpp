@@ -1,0 +1,162 @@
+#include "util/file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <random>
+
+#include "util/error.hpp"
+
+namespace d2a {
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+FileDescriptor::~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+FileDescriptor open_for_reading(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw_errno(path);
+    return FileDescriptor(fd);
+}
+
+uint64_t file_size(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno("stat");
+    return static_cast<uint64_t>(st.st_size);
+}
+
+bool is_regular_file(int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+size_t FdReader::read(void* buf, size_t n) {
+    for (;;) {
+        ssize_t got = ::read(fd_, buf, n);
+        if (got >= 0) return static_cast<size_t>(got);
+        if (errno != EINTR) throw_errno(name_);
+    }
+}
+
+RangeReader::RangeReader(std::shared_ptr<FileDescriptor> file, uint64_t offset, uint64_t length,
+                         std::string name)
+    : file_(std::move(file)), pos_(offset), end_(offset + length), name_(std::move(name)) {}
+
+size_t RangeReader::read(void* buf, size_t n) {
+    if (pos_ >= end_) return 0;
+    if (n > end_ - pos_) n = static_cast<size_t>(end_ - pos_);
+    for (;;) {
+        ssize_t got = ::pread(file_->get(), buf, n, static_cast<off_t>(pos_));
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) throw_errno(name_);
+        if (got == 0) throw Error(name_ + ": unexpected end of file");
+        pos_ += static_cast<uint64_t>(got);
+        return static_cast<size_t>(got);
+    }
+}
+
+void write_fully(int fd, const void* buf, size_t n, const std::string& name) {
+    const char* p = static_cast<const char*>(buf);
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) throw_errno("writing " + name);
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+
+namespace {
+
+std::string random_suffix() {
+    std::random_device rd;
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::string s;
+    for (int i = 0; i < 10; ++i) s += alphabet[rd() % (sizeof alphabet - 1)];
+    return s;
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
+    std::filesystem::path dir = final_path_.parent_path();
+    if (dir.empty()) dir = ".";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        // Filesystems without O_TMPFILE: a hidden name next to the target.
+        for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+            temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + random_suffix());
+            fd = ::open(temp_path_.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+            if (fd < 0 && errno != EEXIST) throw_errno("creating a file in " + dir.string());
+        }
+        if (fd < 0) throw Error("cannot create a temporary file in " + dir.string());
+    }
+    fd_ = FileDescriptor(fd);
+}
+
+AtomicFile::~AtomicFile() {
+    if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::write(const void* buf, size_t n) {
+    write_fully(fd_.get(), buf, n, final_path_.string());
+}
+
+void AtomicFile::commit() {
+    // 0644 less the umask, as a plain create would give.
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(fd_.get(), 0666 & ~mask) != 0) throw_errno(final_path_.string());
+    if (::fsync(fd_.get()) != 0) throw_errno("flushing " + final_path_.string());
+    if (temp_path_.empty()) {
+        // Link the anonymous file under a temp name, then rename over the target: linkat
+        // alone cannot replace an existing file.
+        std::filesystem::path dir = final_path_.parent_path();
+        if (dir.empty()) dir = ".";
+        std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + random_suffix());
+            if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) ==
+                0) {
+                break;
+            }
+            if (errno != EEXIST) {
+                temp_path_.clear();
+                throw_errno("linking " + final_path_.string());
+            }
+        }
+    }
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+        int err = errno;
+        ::unlink(temp_path_.c_str());
+        temp_path_.clear();
+        errno = err;
+        throw_errno("renaming into " + final_path_.string());
+    }
+    committed_ = true;
+}
+
+FileDescriptor make_scratch_file() {
+    const char* env = std::getenv("TMPDIR");
+    std::string dir = env && *env ? env : "/tmp";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) return FileDescriptor(fd);
+    std::string tmpl = dir + "/docker2aci-XXXXXX";
+    fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+    if (fd < 0) throw_errno("creating a scratch file in " + dir);
+    ::unlink(tmpl.c_str());
+    return FileDescriptor(fd);
+}
+
+}  // namespace d2a

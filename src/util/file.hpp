@@ -1,0 +1,92 @@
+// Files: an owning descriptor, readers over a file or a byte range of it, and output files
+// that appear under their final name only once complete.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "util/stream.hpp"
+
+namespace d2a {
+
+class FileDescriptor {
+public:
+    FileDescriptor() = default;
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.release()) {}
+    FileDescriptor& operator=(FileDescriptor&& o) noexcept;
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    ~FileDescriptor();
+
+    [[nodiscard]] int get() const { return fd_; }
+    int release() {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    [[nodiscard]] bool valid() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+FileDescriptor open_for_reading(const std::string& path);
+uint64_t file_size(int fd);
+bool is_regular_file(int fd);
+
+// Sequential reads from a descriptor it does not own (stdin, a pipe or a file).
+class FdReader final : public Reader {
+public:
+    FdReader(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+    size_t read(void* buf, size_t n) override;
+
+private:
+    int fd_;
+    std::string name_;
+};
+
+// Reads bytes [offset, offset+length) of a shared file with pread.
+class RangeReader final : public Reader {
+public:
+    RangeReader(std::shared_ptr<FileDescriptor> file, uint64_t offset, uint64_t length,
+                std::string name);
+    size_t read(void* buf, size_t n) override;
+
+private:
+    std::shared_ptr<FileDescriptor> file_;
+    uint64_t pos_;
+    uint64_t end_;
+    std::string name_;
+};
+
+// Writes all bytes to a descriptor.
+void write_fully(int fd, const void* buf, size_t n, const std::string& name);
+
+// An output file invisible until commit(): an anonymous O_TMPFILE where the filesystem has
+// it, else a hidden temp name; destroyed without commit, nothing is left behind.
+class AtomicFile final : public Writer {
+public:
+    explicit AtomicFile(std::filesystem::path final_path);
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile() override;
+
+    void write(const void* buf, size_t n) override;
+    // Flushes to disk and moves the file into place, replacing any file of that name.
+    void commit();
+    [[nodiscard]] const std::filesystem::path& path() const { return final_path_; }
+
+private:
+    std::filesystem::path final_path_;
+    std::filesystem::path temp_path_;  // empty when anonymous
+    FileDescriptor fd_;
+    bool committed_ = false;
+};
+
+// An unnamed scratch file (deleted on close) in TMPDIR, for spooling non-seekable input.
+FileDescriptor make_scratch_file();
+
+}  // namespace d2a

@@ -1,0 +1,41 @@
+# Shared helpers for the end-to-end tests. Each test sources this, works in its own
+# temporary directory and removes it on exit.
+set -euo pipefail
+
+: "${DOCKER2ACI:?DOCKER2ACI must name the docker2aci binary}"
+: "${ACTOOL:?ACTOOL must name the appc actool binary}"
+TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$TESTS_DIR/../.." && pwd)"
+TREE="python3 $TESTS_DIR/tree.py"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/d2a-e2e.XXXXXX")"
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+cd "$WORK"
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+# Runs docker2aci with a time limit: a hang is a failure.
+d2a() { timeout 300 "$DOCKER2ACI" "$@"; }
+
+# validate ACI: appc's own validator must accept it.
+validate() { "$ACTOOL" validate "$1"; }
+
+# unpack_aci ACI DIR: extract as a runtime would (owners, modes, xattrs, devices).
+unpack_aci() {
+  mkdir -p "$2"
+  tar --xattrs --xattrs-include='*' --same-owner --numeric-owner -xpf "$1" -C "$2"
+}
+
+manifest_of() { tar -xOf "$1" manifest; }
+
+# umoci helpers: an OCI layout L with image tag t, built layer by layer from bundle B.
+umoci_start() { umoci init --layout "$1" && umoci new --image "$1:t" && umoci unpack --image "$1:t" "$2" >/dev/null; }
+umoci_commit() { umoci repack --refresh-bundle --image "$1:t" "$2" >/dev/null; }

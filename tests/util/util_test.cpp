@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "flatten/path.hpp"
+#include "source/bundle.hpp"
+#include "util/decompress.hpp"
+#include "util/digest.hpp"
+#include "util/error.hpp"
+
+namespace d2a {
+namespace {
+
+std::string gzip_bytes(const std::string& in) {
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+    std::string out(compressBound(in.size()) + 64, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = in.size();
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = out.size();
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
+}
+
+std::string decompress(const std::string& in, uint64_t limit = 1 << 20) {
+    auto r = open_decompressed(std::make_unique<MemoryReader>(in), "test", limit);
+    return read_all(*r, limit * 2, "test");
+}
+
+TEST(Digest, ParseAndVerify) {
+    EXPECT_TRUE(Digest::try_parse("sha256:" + std::string(64, 'a')));
+    EXPECT_FALSE(Digest::try_parse("sha256:../x"));
+    EXPECT_FALSE(Digest::try_parse("sha256:" + std::string(64, 'A')));
+    EXPECT_FALSE(Digest::try_parse("md5:" + std::string(32, 'a')));
+    EXPECT_EQ(Digest::of("abc").str(),
+              "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    VerifyingReader ok(std::make_unique<MemoryReader>("abc"), Digest::of("abc"), 3, "blob");
+    EXPECT_EQ(read_all(ok, 10, "x"), "abc");
+    VerifyingReader bad(std::make_unique<MemoryReader>("abd"), Digest::of("abc"), std::nullopt, "blob");
+    EXPECT_THROW(read_all(bad, 10, "x"), Error);
+    VerifyingReader short_size(std::make_unique<MemoryReader>("abc"), Digest::of("abc"), 4, "blob");
+    EXPECT_THROW(read_all(short_size, 10, "x"), Error);
+}
+
+TEST(Decompress, DetectsByMagicAndAcceptsConcatenatedMembers) {
+    EXPECT_EQ(decompress("plain"), "plain");
+    EXPECT_EQ(decompress(gzip_bytes("one") + gzip_bytes("two")), "onetwo");
+    EXPECT_EQ(detect_compression(std::string("\x28\xb5\x2f\xfd", 4)), Compression::zstd);
+    EXPECT_EQ(detect_compression(std::string("\xfd" "7zXZ\0", 6)), Compression::xz);
+}
+
+TEST(Decompress, RejectsTruncatedGarbageAndBombs) {
+    std::string g = gzip_bytes(std::string(100000, 'x'));
+    EXPECT_THROW(decompress(g.substr(0, g.size() / 2)), Error);
+    EXPECT_THROW(decompress(g + "junk"), Error);
+    EXPECT_THROW(decompress(g, 1000), Error);
+}
+
+TEST(Paths, Normalise) {
+    EXPECT_EQ(normalize_entry_path("./a//b/"), "a/b");
+    EXPECT_EQ(normalize_entry_path("/a"), "a");
+    EXPECT_EQ(normalize_entry_path("."), "");
+    EXPECT_THROW(normalize_entry_path("a/../b"), Error);
+    EXPECT_THROW(normalize_entry_path(".."), Error);
+}
+
+TEST(Paths, LinkTargetsInsideArchive) {
+    EXPECT_EQ(resolve_link_target("abc/layer.tar", "../def/layer.tar"), "def/layer.tar");
+    EXPECT_EQ(resolve_link_target("abc/layer.tar", "/x.tar"), "x.tar");
+    EXPECT_THROW(resolve_link_target("abc/layer.tar", "../../etc/passwd"), Error);
+}
+
+}  // namespace
+}  // namespace d2a
