@@ -95,6 +95,11 @@ def gz(b):
     return gzip.compress(b, mtime=0)
 
 
+def zst(b):
+    import subprocess
+    return subprocess.run(["zstd", "-q", "-c", "-3"], input=b, check=True, capture_output=True).stdout
+
+
 class Image:
     def __init__(self, layers, config=None, arch="amd64", os_name="linux", variant=None,
                  created="2020-09-13T12:26:40Z"):
@@ -118,17 +123,19 @@ class Image:
             self.platform["variant"] = variant
 
     def manifest(self, compress=True, docker_types=False):
+        """compress: True/"gzip", "zstd" or False."""
         layers = []
         blobs = {}
         for t in self.layer_tars:
-            data = gz(t) if compress else t
+            data = zst(t) if compress == "zstd" else gz(t) if compress else t
             d = "sha256:" + sha256(data)
             blobs[d] = data
             if docker_types:
                 mt = "application/vnd.docker.image.rootfs.diff.tar.gzip" if compress else \
                     "application/vnd.docker.image.rootfs.diff.tar"
             else:
-                mt = "application/vnd.oci.image.layer.v1.tar+gzip" if compress else \
+                mt = "application/vnd.oci.image.layer.v1.tar+zstd" if compress == "zstd" else \
+                    "application/vnd.oci.image.layer.v1.tar+gzip" if compress else \
                     "application/vnd.oci.image.layer.v1.tar"
             layers.append({"mediaType": mt, "digest": d, "size": len(data)})
         blobs[self.config_digest] = self.config

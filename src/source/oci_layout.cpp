@@ -162,71 +162,65 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
                           where + ": index.json");
     std::vector<Descriptor> tops = manifests_of(top, where + ": index.json");
 
-    // Select by --image against the ref name annotations.
-    const char* kRefName = "org.opencontainers.image.ref.name";
-    const char* kImageName = "io.containerd.image.name";
+    // Each top-level entry's name: io.containerd.image.name, or ref.name, which is either
+    // a full reference or (skopeo, umoci, buildah) just a tag of the layout itself.
+    auto name_of = [&](const Descriptor& d) -> std::optional<Reference> {
+        auto full = d.annotations.find("io.containerd.image.name");
+        auto ref = d.annotations.find("org.opencontainers.image.ref.name");
+        try {
+            if (full != d.annotations.end()) return Reference::parse(full->second);
+            if (ref == d.annotations.end()) return std::nullopt;
+            if (ref->second.find_first_of("/:@") == std::string::npos) {
+                return Reference::parse(fallback_name + ":" + ref->second);
+            }
+            return Reference::parse(ref->second);
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    };
+    auto ref_name = [](const Descriptor& d) {
+        auto r = d.annotations.find("org.opencontainers.image.ref.name");
+        return r == d.annotations.end() ? std::string() : r->second;
+    };
     std::vector<Descriptor> chosen;
     std::optional<Reference> reference;
     if (options.image) {
-        Reference want = Reference::parse(*options.image);
+        std::optional<std::string> want_canonical;
+        try {
+            want_canonical = Reference::parse(*options.image).canonical();
+        } catch (const Error&) {
+        }
         for (const auto& d : tops) {
-            auto ref = d.annotations.find(kRefName);
-            auto full = d.annotations.find(kImageName);
-            bool hit = false;
-            if (full != d.annotations.end()) {
-                auto r = Reference::parse(full->second);
-                hit = r.canonical() == want.canonical();
-            }
-            if (!hit && ref != d.annotations.end()) {
-                hit = ref->second == *options.image ||
-                      (want.path == fallback_name && ref->second == want.tag_or_latest()) ||
-                      (ref->second == want.tag_or_latest() && !want.tag.empty() &&
-                       want.path == Reference::parse(fallback_name + ":x").path);
-                if (!hit) {
-                    try {
-                        hit = Reference::parse(ref->second).canonical() == want.canonical();
-                    } catch (const Error&) {
-                    }
-                }
-            }
-            if (hit) chosen.push_back(d);
+            auto name = name_of(d);
+            bool hit = ref_name(d) == *options.image ||
+                       (name && want_canonical && name->canonical() == *want_canonical);
+            if (!hit) continue;
+            chosen.push_back(d);
+            if (!reference) reference = name;
         }
-        if (chosen.empty()) throw Error("image " + *options.image + " not found in " + where);
-        reference = want;
-    } else {
-        for (const auto& d : tops) {
-            if (!is_attestation(d)) chosen.push_back(d);
-        }
-        // Several descriptors with different names: the user must choose.
-        std::set<std::string> names;
-        for (const auto& d : chosen) {
-            auto r = d.annotations.find(kRefName);
-            names.insert(r == d.annotations.end() ? d.digest.str() : r->second);
-        }
-        bool all_platform_variants =
-            !chosen.empty() && std::all_of(chosen.begin(), chosen.end(), [](const Descriptor& d) {
-                return d.platform.has_value();
-            });
-        if (names.size() > 1 && !all_platform_variants) {
+        if (chosen.empty()) {
             std::string list;
-            for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+            for (const auto& d : tops) {
+                if (!ref_name(d).empty()) list += (list.empty() ? "" : ", ") + ref_name(d);
+            }
+            throw Error("image " + *options.image + " not found in " + where +
+                        (list.empty() ? "" : "; it holds: " + list));
+        }
+    } else {
+        std::set<std::string> names;
+        for (const auto& d : tops) {
+            if (is_attestation(d)) continue;
+            chosen.push_back(d);
+            auto name = name_of(d);
+            names.insert(name ? name->canonical() : d.digest.str());
+        }
+        if (names.size() > 1) {
+            std::string list;
+            for (const auto& d : chosen) list += (list.empty() ? "" : ", ") + (ref_name(d).empty() ? d.digest.str() : ref_name(d));
             throw Error(where + " holds " + std::to_string(names.size()) +
                         " images; pick one with --image: " + list);
         }
-        if (!chosen.empty()) {
-            auto full = chosen.front().annotations.find(kImageName);
-            auto ref = chosen.front().annotations.find(kRefName);
-            if (full != chosen.front().annotations.end()) {
-                reference = Reference::parse(full->second);
-            } else if (ref != chosen.front().annotations.end()) {
-                try {
-                    reference = Reference::parse(ref->second.find_first_of("/:") == std::string::npos
-                                                     ? fallback_name + ":" + ref->second
-                                                     : ref->second);
-                } catch (const Error&) {
-                }
-            }
-        }
+        if (!chosen.empty()) reference = name_of(chosen.front());
     }
     if (chosen.empty()) throw Error(where + ": holds no image");
 

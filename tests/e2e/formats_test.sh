@@ -22,6 +22,7 @@ g.write_docker_legacy([(img, ["example/app:1.0"])], "legacy.tar")
 g.write_docker_1_10([(img, ["example/app:1.0"])], "docker-1.10.tar")
 g.write_docker_25([(img, ["example/app:1.0"])], "docker-25.tar", compress=False)
 g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-gzip.tar", compress=True)
+g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-zstd.tar", compress="zstd")
 other = g.Image([[("file", "arm", b"arm")]], arch="arm64", variant="v8")
 g.write_containerd(img, other, "example/app:1.0", "containerd.tar")
 # Two images in one archive.
@@ -32,7 +33,7 @@ gzip -k -n docker-1.10.tar && xz -k docker-1.10.tar && zstd -q -k docker-1.10.ta
 
 ACI=example-app-1.0-linux-amd64.aci
 reference=""
-for input in legacy.tar docker-1.10.tar docker-25.tar docker-25-gzip.tar containerd.tar \
+for input in legacy.tar docker-1.10.tar docker-25.tar docker-25-gzip.tar docker-25-zstd.tar containerd.tar \
              docker-1.10.tar.gz docker-1.10.tar.xz docker-1.10.tar.zst; do
   rm -rf out && mkdir out
   if ! d2a -o out "$input" > log 2> err; then fail "$input: $(cat err)"; continue; fi
@@ -49,7 +50,7 @@ for input in legacy.tar docker-1.10.tar docker-25.tar docker-25-gzip.tar contain
   manifest_of out/$ACI | jq -S 'del(.annotations[] | select(.name == "appc.io/docker/manifesthash" or .name == "appc.io/docker/imageid"))' > man-$input.json
 done
 for m in man-*.json; do
-  cmp -s "$m" man-docker-1.10.tar.json && pass "manifest of ${m#man-} matches" || { diff "$m" man-docker-1.10.tar.json; fail "manifest ${m#man-}"; }
+  grep -q "\"/usr/bin/tool\"" "$m" && cmp -s "$m" man-docker-1.10.tar.json && pass "manifest of ${m#man-} matches" || { diff "$m" man-docker-1.10.tar.json; fail "manifest ${m#man-}"; }
 done
 
 # The flattened tree itself.

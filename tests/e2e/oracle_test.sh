@@ -94,4 +94,26 @@ for line in sys.stdin:
         if target not in seen: sys.exit("link before target: " + name)
     seen.add(name)
 '; then pass "tar order"; else fail "tar order"; fi
+
+# The same image straight from the OCI layout, as a directory and as an OCI archive
+# (gzip-compressed): the same tree again, and the same manifest but for source annotations.
+tar -cf - -C L . | gzip -n > layout.tar.gz
+for input in L layout.tar.gz; do
+  rm -rf oci && mkdir oci
+  if d2a -o oci --image t "$input" > /dev/null; then
+    aci=$(ls oci/*.aci)
+    validate "$aci" || fail "$input: actool validate"
+    unpack_aci "$aci" oci-tree
+    if $TREE compare expected/rootfs oci-tree/rootfs $ignore > /dev/null; then pass "OCI $input equals umoci unpack"
+    else $TREE compare expected/rootfs oci-tree/rootfs $ignore || true; fail "OCI $input tree"; fi
+    # Names and source annotations differ by design; everything else must not.
+    strip='del(.name, .labels, (.annotations[] | select(.name | IN("appc.io/docker/originalname", "appc.io/docker/registryurl", "appc.io/docker/repository", "appc.io/docker/tag", "appc.io/docker/manifesthash"))))'
+    got_m=$(manifest_of "$aci" | jq -S "$strip")
+    want_m=$(manifest_of $ACI | jq -S "$strip")
+    if [ -n "$want_m" ] && [ "$got_m" = "$want_m" ] && grep -q '"/bin/suid"' <<<"$got_m"; then
+      pass "OCI $input manifest equals the docker-archive one"
+    else fail "OCI $input manifest differs"; fi
+    rm -rf oci-tree
+  else fail "convert OCI $input"; fi
+done
 finish
