@@ -311,3 +311,40 @@ FORMATS = {
     "docker-25": lambda img, tag, p: write_docker_25([(img, [tag])], p, compress=False),
     "docker-25-gzip": lambda img, tag, p: write_docker_25([(img, [tag])], p, compress=True),
 }
+
+
+def write_oci_index_layout(images, tag, path):
+    """An OCI layout directory whose index.json names one image index (ref name `tag`)
+    holding one manifest per image's platform plus an attestation manifest, as
+    `docker buildx --output type=oci` writes."""
+    blobs, descs = {}, []
+    for img in images:
+        mb, bl = img.manifest(compress=True)
+        blobs.update(bl)
+        md = "sha256:" + sha256(mb)
+        blobs[md] = mb
+        descs.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md,
+                      "size": len(mb), "platform": img.platform})
+    att = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                 "digest": images[0].config_digest, "size": len(images[0].config)},
+                      "layers": []}).encode()
+    ad = "sha256:" + sha256(att)
+    blobs[ad] = att
+    descs.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ad,
+                  "size": len(att), "platform": {"os": "unknown", "architecture": "unknown"},
+                  "annotations": {"vnd.docker.reference.type": "attestation-manifest"}})
+    ib = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                     "manifests": descs}).encode()
+    idd = "sha256:" + sha256(ib)
+    blobs[idd] = ib
+    os.makedirs(os.path.join(path, "blobs", "sha256"), exist_ok=True)
+    for d, data in blobs.items():
+        with open(os.path.join(path, "blobs", "sha256", d[7:]), "wb") as f:
+            f.write(data)
+    with open(os.path.join(path, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion": "1.0.0"}')
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": idd, "size": len(ib),
+             "annotations": {"org.opencontainers.image.ref.name": tag}}]}, f)
