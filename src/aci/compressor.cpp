@@ -18,12 +18,12 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 
 class PassThrough final : public Writer {
-public:
+  public:
     explicit PassThrough(Writer& sink) : sink_(sink) {}
     void write(const void* buf, size_t n) override { sink_.write(buf, n); }
     void finish() override { sink_.finish(); }
 
-private:
+  private:
     Writer& sink_;
 };
 
@@ -47,7 +47,7 @@ void compress_block(libdeflate_compressor* c, const std::vector<unsigned char>& 
 }
 
 class ParallelGzip final : public Writer {
-public:
+  public:
     ParallelGzip(Writer& sink, int level, unsigned threads) : sink_(sink) {
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
         for (unsigned i = 0; i < threads; ++i) compressors_.push_back(new_compressor(level));
@@ -82,7 +82,7 @@ public:
         sink_.finish();
     }
 
-private:
+  private:
     struct Block {
         std::vector<unsigned char> in;
         std::vector<unsigned char> out;

@@ -23,7 +23,7 @@ std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, Write
 
 // Passes bytes on while hashing them (the rkt image ID is SHA-512 of the plain tar).
 class HashingWriter final : public Writer {
-public:
+  public:
     HashingWriter(Writer& inner, HashAlgorithm algorithm) : inner_(inner), hasher_(algorithm) {}
     void write(const void* buf, size_t n) override {
         hasher_.update(buf, n);
@@ -34,7 +34,7 @@ public:
     std::string hex_digest() { return hasher_.hex_digest(); }
     [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
-private:
+  private:
     Writer& inner_;
     Hasher hasher_;
     uint64_t bytes_ = 0;

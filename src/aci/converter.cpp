@@ -13,7 +13,7 @@ namespace {
 
 // Counts what reaches the file, for the report.
 class CountingWriter final : public Writer {
-public:
+  public:
     explicit CountingWriter(Writer& inner) : inner_(inner) {}
     void write(const void* buf, size_t n) override {
         inner_.write(buf, n);
@@ -22,7 +22,7 @@ public:
     void finish() override { inner_.finish(); }
     [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
-private:
+  private:
     Writer& inner_;
     uint64_t bytes_ = 0;
 };
@@ -44,8 +44,7 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     flatten_options.capture_paths = {"etc/passwd"};
     Flattener flattener(
         image.layers.size(),
-        [&](size_t i) { return open_layer_tar(image.layers[i], options.limits); },
-        flatten_options);
+        [&](size_t i) { return open_layer_tar(image.layers[i], options.limits); }, flatten_options);
     flattener.scan();
 
     result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});

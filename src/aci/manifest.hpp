@@ -1,11 +1,10 @@
 // Docker/OCI image config -> appc ImageManifest (schema 0.8.11).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "image/image.hpp"
 
@@ -21,7 +20,7 @@ struct AciNaming {
     std::string name;     // AC identifier: "mix3/hello", "registry-1.docker.io/library/busybox"
     std::string version;  // tag, or empty
     std::string os;
-    std::string arch;     // appc spelling
+    std::string arch;  // appc spelling
     std::string file_name;
 };
 

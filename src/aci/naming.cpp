@@ -4,7 +4,9 @@ namespace d2a {
 
 namespace {
 
-bool is_alnum_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_alnum_lower(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 std::string sanitize(std::string_view s, std::string_view separators, char replacement) {
     std::string out;
@@ -27,9 +29,13 @@ std::string sanitize(std::string_view s, std::string_view separators, char repla
 
 }  // namespace
 
-std::string sanitize_ac_identifier(std::string_view s) { return sanitize(s, "-._~/", '-'); }
+std::string sanitize_ac_identifier(std::string_view s) {
+    return sanitize(s, "-._~/", '-');
+}
 
-std::string sanitize_ac_name(std::string_view s) { return sanitize(s, "-", '-'); }
+std::string sanitize_ac_name(std::string_view s) {
+    return sanitize(s, "-", '-');
+}
 
 std::string aci_file_name(std::string_view name, std::string_view version, std::string_view os,
                           std::string_view arch) {

@@ -15,13 +15,20 @@ struct EntryDeleter {
 
 mode_t file_type(EntryType t) {
     switch (t) {
-        case EntryType::regular: return AE_IFREG;
-        case EntryType::directory: return AE_IFDIR;
-        case EntryType::symlink: return AE_IFLNK;
-        case EntryType::hardlink: return AE_IFREG;
-        case EntryType::char_device: return AE_IFCHR;
-        case EntryType::block_device: return AE_IFBLK;
-        case EntryType::fifo: return AE_IFIFO;
+        case EntryType::regular:
+            return AE_IFREG;
+        case EntryType::directory:
+            return AE_IFDIR;
+        case EntryType::symlink:
+            return AE_IFLNK;
+        case EntryType::hardlink:
+            return AE_IFREG;
+        case EntryType::char_device:
+            return AE_IFCHR;
+        case EntryType::block_device:
+            return AE_IFBLK;
+        case EntryType::fifo:
+            return AE_IFIFO;
     }
     return AE_IFREG;
 }

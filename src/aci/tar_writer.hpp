@@ -14,7 +14,7 @@ struct archive;
 namespace d2a {
 
 class AciTarWriter final : public EntrySink {
-public:
+  public:
     explicit AciTarWriter(Writer& out);
     AciTarWriter(const AciTarWriter&) = delete;
     AciTarWriter& operator=(const AciTarWriter&) = delete;
@@ -26,7 +26,7 @@ public:
     void add(const Entry& entry, Reader* data) override;
     void finish();
 
-private:
+  private:
     void write_entry(const Entry& e, const std::string& name, const std::string& hardlink,
                      Reader* data);
     static long write_callback(archive*, void* self, const void* buf, size_t n);

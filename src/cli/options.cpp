@@ -13,51 +13,68 @@ cxxopts::Options make_parser() {
     cxxopts::Options o("docker2aci", "Convert Docker and OCI images to App Container Images (ACI)");
     o.custom_help("[flags]");
     o.positional_help("IMAGE");
-    o.add_options()
-        ("image", "Pick one image of an archive or layout that holds several: NAME[:TAG]",
-         cxxopts::value<std::string>(), "NAME[:TAG]")
-        ("nosquash", "Write one ACI per layer instead of one flattened ACI")
-        ("compression", "Output compression: gzip or none", cxxopts::value<std::string>()->default_value("gzip"), "gzip|none")
-        ("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
-         cxxopts::value<int>()->default_value("6"), "N")
-        ("threads", "Compression threads (0: every core)", cxxopts::value<unsigned>()->default_value("0"), "N")
-        ("o,output-dir", "Directory for the ACI files", cxxopts::value<std::string>()->default_value("."), "DIR")
-        ("platform", "Platform to pick from a multi-platform image: os/arch[/variant]",
-         cxxopts::value<std::string>()->default_value("linux/amd64"), "OS/ARCH")
-        ("json", "Print one JSON object per generated ACI instead of the text report")
-        ("q,quiet", "Print nothing but errors and the generated paths")
-        ("debug", "Print what happens on stderr")
-        ("insecure-skip-verify", "Do not verify registry TLS certificates")
-        ("insecure-allow-http", "Allow plain HTTP to registries")
-        ("experimental-oci", "Accepted for compatibility; OCI support is always on")
-        ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
-         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_metadata_bytes)), "BYTES")
-        ("max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
-         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_unpacked_bytes)), "BYTES")
-        ("max-entries", "Most files and directories in one image",
-         cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_entries)), "N")
-        ("version", "Print the version and exit")
-        ("h,help", "Print this help and exit")
-        ("images", "", cxxopts::value<std::vector<std::string>>());
+    o.add_options()("image",
+                    "Pick one image of an archive or layout that holds several: NAME[:TAG]",
+                    cxxopts::value<std::string>(), "NAME[:TAG]")(
+        "nosquash", "Write one ACI per layer instead of one flattened ACI")(
+        "compression", "Output compression: gzip or none",
+        cxxopts::value<std::string>()->default_value("gzip"),
+        "gzip|none")("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
+                     cxxopts::value<int>()->default_value("6"),
+                     "N")("threads", "Compression threads (0: every core)",
+                          cxxopts::value<unsigned>()->default_value("0"),
+                          "N")("o,output-dir", "Directory for the ACI files",
+                               cxxopts::value<std::string>()->default_value("."), "DIR")(
+        "platform", "Platform to pick from a multi-platform image: os/arch[/variant]",
+        cxxopts::value<std::string>()->default_value("linux/amd64"),
+        "OS/ARCH")("json", "Print one JSON object per generated ACI instead of the text report")(
+        "q,quiet", "Print nothing but errors and the generated paths")(
+        "debug", "Print what happens on stderr")("insecure-skip-verify",
+                                                 "Do not verify registry TLS certificates")(
+        "insecure-allow-http", "Allow plain HTTP to registries")(
+        "experimental-oci", "Accepted for compatibility; OCI support is always on")(
+        "max-metadata-size", "Largest manifest, config or index accepted (bytes)",
+        cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_metadata_bytes)),
+        "BYTES")(
+        "max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
+        cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_unpacked_bytes)),
+        "BYTES")("max-entries", "Most files and directories in one image",
+                 cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_entries)),
+                 "N")("version", "Print the version and exit")(
+        "h,help", "Print this help and exit")("images", "",
+                                              cxxopts::value<std::vector<std::string>>());
     o.parse_positional({"images"});
     return o;
 }
 
 // The original tool used Go's flag package: "-flag", "-flag=value" and "--flag" all work.
 std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
-    static const std::set<std::string> long_flags = {
-        "image", "nosquash", "compression", "compression-level", "threads", "output-dir",
-        "platform", "json", "quiet", "debug", "insecure-skip-verify", "insecure-allow-http",
-        "experimental-oci", "version", "help", "max-metadata-size", "max-unpacked-size",
-        "max-entries"};
+    static const std::set<std::string> long_flags = {"image",
+                                                     "nosquash",
+                                                     "compression",
+                                                     "compression-level",
+                                                     "threads",
+                                                     "output-dir",
+                                                     "platform",
+                                                     "json",
+                                                     "quiet",
+                                                     "debug",
+                                                     "insecure-skip-verify",
+                                                     "insecure-allow-http",
+                                                     "experimental-oci",
+                                                     "version",
+                                                     "help",
+                                                     "max-metadata-size",
+                                                     "max-unpacked-size",
+                                                     "max-entries"};
     std::vector<std::string> out;
     bool positional_only = false;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (i > 0 && !positional_only && a == "--") positional_only = true;
         if (i > 0 && !positional_only && a.size() > 2 && a[0] == '-' && a[1] != '-') {
-            std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos
-                                                                            : a.find('=') - 1);
+            std::string name =
+                a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
             if (long_flags.count(name)) a = "-" + a;
         }
         out.push_back(a);

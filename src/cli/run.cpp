@@ -14,7 +14,9 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string quoted(const std::string& s) { return json(s).dump(); }
+std::string quoted(const std::string& s) {
+    return json(s).dump();
+}
 
 void print_report(std::ostream& out, const ConvertResult& r) {
     const json& app = r.manifest.contains("app") ? r.manifest["app"] : json::object();

@@ -21,8 +21,8 @@ struct Entry {
     std::string gname;
     int64_t mtime = 0;
     long mtime_nsec = 0;
-    uint64_t size = 0;         // regular files only
-    std::string link_target;   // symlink target verbatim, or hardlink target path (normalised)
+    uint64_t size = 0;        // regular files only
+    std::string link_target;  // symlink target verbatim, or hardlink target path (normalised)
     uint32_t dev_major = 0;
     uint32_t dev_minor = 0;
     std::vector<std::pair<std::string, std::string>> xattrs;  // sorted by name

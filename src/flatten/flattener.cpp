@@ -222,8 +222,7 @@ struct Flattener::Impl {
         if (p.type == EntryType::hardlink) {
             Node* target = lookup(p.link_target);
             if (!target) {
-                throw Error(what + ": hard link " + p.path + " points to missing " +
-                            p.link_target);
+                throw Error(what + ": hard link " + p.path + " points to missing " + p.link_target);
             }
             if (target->is_dir) {
                 throw Error(what + ": hard link " + p.path + " points to directory " +
@@ -317,8 +316,8 @@ struct Flattener::Impl {
             std::string_view part = parent.substr(i, j - i);
             if (part.substr(0, 4) == ".wh.") {
                 if (part.substr(0, 8) == ".wh..wh.") return true;
-                throw Error(what + ": whiteout \"" + std::string(part) + "\" used as a directory in " +
-                            std::string(path));
+                throw Error(what + ": whiteout \"" + std::string(part) +
+                            "\" used as a directory in " + std::string(path));
             }
             i = j + 1;
         }
@@ -465,7 +464,9 @@ std::optional<std::string> Flattener::captured(const std::string& path) const {
     return n->inode->captured;
 }
 
-std::optional<Entry> Flattener::root_entry() const { return impl_->root_meta; }
+std::optional<Entry> Flattener::root_entry() const {
+    return impl_->root_meta;
+}
 
 void Flattener::emit(EntrySink& sink) {
     if (!impl_->scanned) scan();

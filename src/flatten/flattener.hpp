@@ -22,7 +22,7 @@
 namespace d2a {
 
 class EntrySink {
-public:
+  public:
     virtual ~EntrySink() = default;
     // `data` is set for regular files and yields exactly entry.size bytes.
     virtual void add(const Entry& entry, Reader* data) = 0;
@@ -46,7 +46,7 @@ struct FlattenStats {
 };
 
 class Flattener {
-public:
+  public:
     Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options);
     ~Flattener();
     Flattener(const Flattener&) = delete;
@@ -60,7 +60,7 @@ public:
     void emit(EntrySink& sink);
     [[nodiscard]] const FlattenStats& stats() const { return stats_; }
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     FlattenStats stats_;

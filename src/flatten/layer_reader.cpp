@@ -51,17 +51,26 @@ namespace {
 EntryType entry_type(archive_entry* e) {
     if (archive_entry_hardlink(e)) return EntryType::hardlink;
     switch (archive_entry_filetype(e)) {
-        case AE_IFREG: return EntryType::regular;
-        case AE_IFDIR: return EntryType::directory;
-        case AE_IFLNK: return EntryType::symlink;
-        case AE_IFCHR: return EntryType::char_device;
-        case AE_IFBLK: return EntryType::block_device;
-        case AE_IFIFO: return EntryType::fifo;
-        default: throw Error("unsupported entry type");
+        case AE_IFREG:
+            return EntryType::regular;
+        case AE_IFDIR:
+            return EntryType::directory;
+        case AE_IFLNK:
+            return EntryType::symlink;
+        case AE_IFCHR:
+            return EntryType::char_device;
+        case AE_IFBLK:
+            return EntryType::block_device;
+        case AE_IFIFO:
+            return EntryType::fifo;
+        default:
+            throw Error("unsupported entry type");
     }
 }
 
-std::string str_or_empty(const char* s) { return s ? s : ""; }
+std::string str_or_empty(const char* s) {
+    return s ? s : "";
+}
 
 }  // namespace
 

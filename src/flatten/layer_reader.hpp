@@ -12,7 +12,7 @@ struct archive;
 namespace d2a {
 
 class LayerReader {
-public:
+  public:
     LayerReader(std::unique_ptr<Reader> tar_stream, std::string what);
     LayerReader(const LayerReader&) = delete;
     LayerReader& operator=(const LayerReader&) = delete;
@@ -27,15 +27,15 @@ public:
 
     // A Reader over the current entry's data.
     class DataReader final : public Reader {
-    public:
+      public:
         explicit DataReader(LayerReader& layer) : layer_(layer) {}
         size_t read(void* buf, size_t n) override { return layer_.read_data(buf, n); }
 
-    private:
+      private:
         LayerReader& layer_;
     };
 
-private:
+  private:
     void drain();
     static long read_callback(archive*, void* self, const void** buffer);
     std::unique_ptr<Reader> stream_;

@@ -23,7 +23,8 @@ std::optional<std::vector<std::string>> get_string_list(const json& obj, const c
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) return std::nullopt;
     // Some old writers stored Entrypoint/Cmd as a bare string.
-    if (allow_bare_string && it->is_string()) return std::vector<std::string>{it->get<std::string>()};
+    if (allow_bare_string && it->is_string())
+        return std::vector<std::string>{it->get<std::string>()};
     if (!it->is_array()) throw Error(what + ": \"" + key + "\" is not a list of strings");
     std::vector<std::string> out;
     for (const auto& v : *it) {
@@ -73,7 +74,8 @@ ImageConfig ImageConfig::parse(std::string_view text, const std::string& what) {
         if (labels != cfg->end() && !labels->is_null()) {
             if (!labels->is_object()) throw Error(inner + ": \"Labels\" is not an object");
             for (auto kv = labels->begin(); kv != labels->end(); ++kv) {
-                if (!kv->is_string()) throw Error(inner + ": label \"" + kv.key() + "\" is not a string");
+                if (!kv->is_string())
+                    throw Error(inner + ": label \"" + kv.key() + "\" is not a string");
                 c.labels[kv.key()] = kv->get<std::string>();
             }
         }
@@ -86,8 +88,9 @@ ImageConfig ImageConfig::parse(std::string_view text, const std::string& what) {
             if (!ids->is_array()) throw Error(what + ": rootfs.diff_ids is not a list");
             for (const auto& id : *ids) {
                 if (!id.is_string()) throw Error(what + ": rootfs.diff_ids holds a non-string");
-                c.diff_ids.push_back(with_context(what + ": rootfs.diff_ids",
-                                                  [&] { return Digest::parse(id.get<std::string>()); }));
+                c.diff_ids.push_back(with_context(what + ": rootfs.diff_ids", [&] {
+                    return Digest::parse(id.get<std::string>());
+                }));
             }
         }
     }

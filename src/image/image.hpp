@@ -25,13 +25,13 @@ struct LayerSource {
 };
 
 struct Image {
-    std::optional<Reference> reference;     // the tag the image was picked by or stored under
-    std::string fallback_name;              // name to use when there is no reference
+    std::optional<Reference> reference;  // the tag the image was picked by or stored under
+    std::string fallback_name;           // name to use when there is no reference
     std::optional<std::string> manifest_digest;
-    std::string image_id;                   // config digest, or the legacy image id
+    std::string image_id;  // config digest, or the legacy image id
     ImageConfig config;
-    std::vector<LayerSource> layers;        // bottom first
-    std::string source_kind;                // "docker-archive", "oci-layout", "registry"
+    std::vector<LayerSource> layers;  // bottom first
+    std::string source_kind;          // "docker-archive", "oci-layout", "registry"
 };
 
 // Opens a layer as an uncompressed tar stream: blob digest and size checked on the stored

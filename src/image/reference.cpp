@@ -44,8 +44,9 @@ bool is_domain(std::string_view d) {
     };
     if (!alnum(d.front()) && d.front() != '[') return false;
     for (char ch : d) {
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == ':' || ch == '[' ||
+                  ch == ']';
         if (!ok) return false;
     }
     return true;
@@ -57,7 +58,8 @@ Reference Reference::parse(std::string_view text) {
     Reference r;
     r.original = std::string(text);
     auto bad = [&](const std::string& why) {
-        return Error("invalid image reference \"" + std::string(text.substr(0, 200)) + "\": " + why);
+        return Error("invalid image reference \"" + std::string(text.substr(0, 200)) +
+                     "\": " + why);
     };
     if (text.empty()) throw bad("empty");
     std::string_view rest = text;
@@ -80,8 +82,8 @@ Reference Reference::parse(std::string_view text) {
     size_t first_slash = rest.find('/');
     if (first_slash != std::string_view::npos) {
         std::string_view first = rest.substr(0, first_slash);
-        if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
-            first == "localhost") {
+        if (first.find('.') != std::string_view::npos ||
+            first.find(':') != std::string_view::npos || first == "localhost") {
             if (!is_domain(first)) throw bad("bad registry \"" + std::string(first) + "\"");
             r.domain = std::string(first);
             rest = rest.substr(first_slash + 1);

@@ -15,7 +15,7 @@
 namespace d2a {
 
 class Bundle {
-public:
+  public:
     virtual ~Bundle() = default;
     [[nodiscard]] virtual bool exists(std::string_view path) const = 0;
     // Size of a regular file (after following links inside the bundle).
@@ -36,12 +36,12 @@ std::string resolve_link_target(std::string_view link_path, std::string_view tar
 
 // A tar archive on a seekable file, indexed once.
 class TarBundle final : public Bundle {
-public:
+  public:
     struct Member {
         char type = '0';
         uint64_t offset = 0;  // of the data
         uint64_t size = 0;
-        std::string link;     // symlink text or hardlink target
+        std::string link;  // symlink text or hardlink target
     };
 
     TarBundle(std::shared_ptr<FileDescriptor> file, std::string name);
@@ -52,7 +52,7 @@ public:
     std::string resolve(std::string_view path) const override;
     [[nodiscard]] size_t member_count() const { return members_.size(); }
 
-private:
+  private:
     const Member* find(std::string_view path) const;
     std::shared_ptr<FileDescriptor> file_;
     std::string name_;
@@ -60,7 +60,7 @@ private:
 };
 
 class DirectoryBundle final : public Bundle {
-public:
+  public:
     explicit DirectoryBundle(std::string root);
     bool exists(std::string_view path) const override;
     uint64_t size(std::string_view path) const override;
@@ -68,7 +68,7 @@ public:
     std::string describe() const override { return "directory " + root_; }
     std::string resolve(std::string_view path) const override;
 
-private:
+  private:
     std::string full(std::string_view path) const;
     std::string root_;
 };

@@ -17,14 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-json parse_json(const std::string& text, const std::string& what) {
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(what + ": invalid JSON (" + std::string(e.what()) + ")");
-    }
-}
-
 // The digest a content-addressed member name carries: blobs/sha256/<hex>, <hex>.json,
 // <hex>.tar, <hex>/layer.tar.
 std::optional<Digest> digest_from_name(const std::string& path) {
@@ -47,7 +39,8 @@ struct Candidate {
     std::vector<std::string> tags;
 };
 
-std::string describe_candidates(const std::vector<Candidate>& cs, const std::vector<std::string>& ids) {
+std::string describe_candidates(const std::vector<Candidate>& cs,
+                                const std::vector<std::string>& ids) {
     std::string out;
     for (const auto& c : cs) {
         if (!out.empty()) out += ", ";
@@ -93,11 +86,12 @@ std::pair<size_t, std::optional<std::string>> select_image(const std::vector<Can
         }
         if (same_name.size() == 1) return {same_name.front().first, same_name.front().second};
     }
-    throw Error("image " + *wanted + " not found in " + where + "; it holds: " +
-                describe_candidates(cs, ids));
+    throw Error("image " + *wanted + " not found in " + where +
+                "; it holds: " + describe_candidates(cs, ids));
 }
 
-LayerSource layer_from_member(const std::shared_ptr<const Bundle>& bundle, const std::string& member) {
+LayerSource layer_from_member(const std::shared_ptr<const Bundle>& bundle,
+                              const std::string& member) {
     LayerSource layer;
     std::string resolved = bundle->resolve(member);
     if (!bundle->exists(resolved)) {
@@ -113,8 +107,9 @@ LayerSource layer_from_member(const std::shared_ptr<const Bundle>& bundle, const
 Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
                          const std::string& fallback_name) {
     const std::string where = bundle->describe();
-    json doc = parse_json(bundle->read_file("manifest.json", options.limits.max_metadata_bytes),
-                          where + ": manifest.json");
+    json doc =
+        parse_metadata_json(bundle->read_file("manifest.json", options.limits.max_metadata_bytes),
+                            where + ": manifest.json");
     if (!doc.is_array()) throw Error(where + ": manifest.json is not a list");
     std::vector<Candidate> candidates;
     std::vector<std::string> ids;
@@ -129,7 +124,8 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
         if (e.contains("RepoTags") && e["RepoTags"].is_array()) {
             for (const auto& t : e["RepoTags"]) {
                 if (!t.is_string()) throw Error(where + ": manifest.json has a non-string tag");
-                with_context(where + ": manifest.json", [&] { Reference::parse(t.get<std::string>()); });
+                with_context(where + ": manifest.json",
+                             [&] { Reference::parse(t.get<std::string>()); });
                 c.tags.push_back(t.get<std::string>());
             }
         }
@@ -155,11 +151,7 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
     image.config = ImageConfig::parse(config_text, where + ": config " + config_member);
 
     const json& layers = entry["Layers"];
-    if (image.config.has_rootfs && image.config.diff_ids.size() != layers.size()) {
-        throw Error(where + ": manifest.json lists " + std::to_string(layers.size()) +
-                    " layers but the config has " + std::to_string(image.config.diff_ids.size()) +
-                    " diff_ids");
-    }
+    check_layer_count(image.config, layers.size(), where + ": manifest.json");
     for (size_t i = 0; i < layers.size(); ++i) {
         if (!layers[i].is_string()) throw Error(where + ": manifest.json has a non-string layer");
         LayerSource layer = layer_from_member(bundle, layers[i].get<std::string>());
@@ -179,14 +171,16 @@ bool is_legacy_id(const std::string& id) {
 Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
                   const std::string& fallback_name) {
     const std::string where = bundle->describe();
-    json repos = parse_json(bundle->read_file("repositories", options.limits.max_metadata_bytes),
+    json repos =
+        parse_metadata_json(bundle->read_file("repositories", options.limits.max_metadata_bytes),
                             where + ": repositories");
     if (!repos.is_object()) throw Error(where + ": repositories is not an object");
     // One candidate per image id, with every tag that names it.
     std::vector<Candidate> candidates;
     std::vector<std::string> ids;
     for (auto r = repos.begin(); r != repos.end(); ++r) {
-        if (!r->is_object()) throw Error(where + ": repositories entry " + r.key() + " is not an object");
+        if (!r->is_object())
+            throw Error(where + ": repositories entry " + r.key() + " is not an object");
         for (auto t = r->begin(); t != r->end(); ++t) {
             if (!t->is_string() || !is_legacy_id(t->get<std::string>())) {
                 throw Error(where + ": repositories: " + r.key() + ":" + t.key() +
@@ -216,11 +210,12 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
     std::set<std::string> seen;
     std::string top_json;
     for (std::string id = top; !id.empty();) {
-        if (!is_legacy_id(id)) throw Error(where + ": invalid parent id \"" + id.substr(0, 80) + "\"");
+        if (!is_legacy_id(id))
+            throw Error(where + ": invalid parent id \"" + id.substr(0, 80) + "\"");
         if (!seen.insert(id).second) throw Error(where + ": parent chain loops at layer " + id);
         std::string text = bundle->read_file(id + "/json", options.limits.max_metadata_bytes);
         if (chain.empty()) top_json = text;
-        json j = parse_json(text, where + ": " + id + "/json");
+        json j = parse_metadata_json(text, where + ": " + id + "/json");
         chain.push_back(id);
         auto parent = j.find("parent");
         id = (parent != j.end() && parent->is_string()) ? parent->get<std::string>() : "";

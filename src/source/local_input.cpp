@@ -61,8 +61,8 @@ Image load_bundle(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
 
 Image open_local_image(const std::string& arg, const SourceOptions& options) {
     if (arg == "-") {
-        auto fd = spool(std::make_unique<FdReader>(STDIN_FILENO, "standard input"), "standard input",
-                        options.limits);
+        auto fd = spool(std::make_unique<FdReader>(STDIN_FILENO, "standard input"),
+                        "standard input", options.limits);
         auto bundle = std::make_shared<TarBundle>(fd, "on standard input");
         return load_bundle(bundle, options, "image");
     }

@@ -22,9 +22,8 @@ const std::set<std::string>& index_types() {
     return t;
 }
 const std::set<std::string>& manifest_types() {
-    static const std::set<std::string> t = {
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json"};
+    static const std::set<std::string> t = {"application/vnd.oci.image.manifest.v1+json",
+                                            "application/vnd.docker.distribution.manifest.v2+json"};
     return t;
 }
 const std::set<std::string>& layer_types() {
@@ -41,14 +40,6 @@ const std::set<std::string>& layer_types() {
     return t;
 }
 
-json parse_json(const std::string& text, const std::string& what) {
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(what + ": invalid JSON (" + std::string(e.what()) + ")");
-    }
-}
-
 struct Descriptor {
     std::string media_type;
     Digest digest;
@@ -61,7 +52,8 @@ Descriptor parse_descriptor(const json& d, const std::string& what) {
     if (!d.is_object()) throw Error(what + ": descriptor is not an object");
     Descriptor out;
     if (d.contains("mediaType") && d["mediaType"].is_string()) out.media_type = d["mediaType"];
-    if (!d.contains("digest") || !d["digest"].is_string()) throw Error(what + ": descriptor without digest");
+    if (!d.contains("digest") || !d["digest"].is_string())
+        throw Error(what + ": descriptor without digest");
     out.digest = with_context(what, [&] { return Digest::parse(d["digest"].get<std::string>()); });
     if (d.contains("size")) {
         if (!d["size"].is_number_unsigned()) throw Error(what + ": descriptor size is not a count");
@@ -90,12 +82,13 @@ std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& l
                     " bytes, over the limit of " + std::to_string(limits.max_metadata_bytes));
     }
     std::string path = blob_path(d.digest);
-    if (!bundle.exists(path)) throw Error(bundle.describe() + ": " + what + " blob " + path + " is missing");
+    if (!bundle.exists(path))
+        throw Error(bundle.describe() + ": " + what + " blob " + path + " is missing");
     std::string text = bundle.read_file(path, limits.max_metadata_bytes);
     Digest actual = Digest::of(text, d.digest.algorithm);
     if (!(actual == d.digest)) {
-        throw Error(bundle.describe() + ": " + what + " " + path + " does not match its digest (got " +
-                    actual.str() + ")");
+        throw Error(bundle.describe() + ": " + what + " " + path +
+                    " does not match its digest (got " + actual.str() + ")");
     }
     if (d.size && text.size() != d.size) {
         throw Error(bundle.describe() + ": " + what + " " + path + " size mismatch");
@@ -122,6 +115,21 @@ bool is_attestation(const Descriptor& d) {
 
 }  // namespace
 
+json parse_metadata_json(const std::string& text, const std::string& what) {
+    try {
+        return json::parse(text);
+    } catch (const json::exception& e) {
+        throw Error(what + ": invalid JSON (" + std::string(e.what()) + ")");
+    }
+}
+
+void check_layer_count(const ImageConfig& config, size_t layers, const std::string& where) {
+    if (config.has_rootfs && config.diff_ids.size() != layers) {
+        throw Error(where + " lists " + std::to_string(layers) + " layers but the config has " +
+                    std::to_string(config.diff_ids.size()) + " diff_ids");
+    }
+}
+
 std::string blob_path(const Digest& digest) {
     return "blobs/" + digest.algorithm_name() + "/" + digest.hex;
 }
@@ -131,16 +139,19 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
     if (!bundle.exists("index.json")) return std::nullopt;
     try {
         std::vector<std::pair<Descriptor, int>> todo;
-        json top = parse_json(bundle.read_file("index.json", limits.max_metadata_bytes), "index.json");
+        json top = parse_metadata_json(bundle.read_file("index.json", limits.max_metadata_bytes),
+                                       "index.json");
         for (auto& d : manifests_of(top, "index.json")) todo.emplace_back(d, 0);
         while (!todo.empty()) {
             auto [d, depth] = todo.back();
             todo.pop_back();
             if (!bundle.exists(blob_path(d.digest))) continue;  // other platforms may be absent
-            json doc = parse_json(read_blob(bundle, d, limits, "manifest"), d.digest.str());
+            json doc =
+                parse_metadata_json(read_blob(bundle, d, limits, "manifest"), d.digest.str());
             if (doc.contains("manifests")) {
                 if (depth >= kMaxIndexDepth) continue;
-                for (auto& inner : manifests_of(doc, d.digest.str())) todo.emplace_back(inner, depth + 1);
+                for (auto& inner : manifests_of(doc, d.digest.str()))
+                    todo.emplace_back(inner, depth + 1);
                 continue;
             }
             if (doc.contains("config") && doc["config"].is_object() &&
@@ -158,8 +169,8 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
                       const std::string& fallback_name) {
     const std::string where = bundle->describe();
     const Limits& limits = options.limits;
-    json top = parse_json(bundle->read_file("index.json", limits.max_metadata_bytes),
-                          where + ": index.json");
+    json top = parse_metadata_json(bundle->read_file("index.json", limits.max_metadata_bytes),
+                                   where + ": index.json");
     std::vector<Descriptor> tops = manifests_of(top, where + ": index.json");
 
     // Each top-level entry's name: io.containerd.image.name, or ref.name, which is either
@@ -216,7 +227,9 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
         }
         if (names.size() > 1) {
             std::string list;
-            for (const auto& d : chosen) list += (list.empty() ? "" : ", ") + (ref_name(d).empty() ? d.digest.str() : ref_name(d));
+            for (const auto& d : chosen)
+                list += (list.empty() ? "" : ", ") +
+                        (ref_name(d).empty() ? d.digest.str() : ref_name(d));
             throw Error(where + " holds " + std::to_string(names.size()) +
                         " images; pick one with --image: " + list);
         }
@@ -238,9 +251,12 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
             }
             if (index_types().count(d.media_type) ||
                 (d.media_type.empty() && bundle->exists(blob_path(d.digest)) &&
-                 parse_json(read_blob(*bundle, d, limits, "index"), d.digest.str()).contains("manifests"))) {
-                json inner = parse_json(read_blob(*bundle, d, limits, "index"), d.digest.str());
-                for (auto& m : manifests_of(inner, where + ": index " + d.digest.str())) next.push_back(m);
+                 parse_metadata_json(read_blob(*bundle, d, limits, "index"), d.digest.str())
+                     .contains("manifests"))) {
+                json inner =
+                    parse_metadata_json(read_blob(*bundle, d, limits, "index"), d.digest.str());
+                for (auto& m : manifests_of(inner, where + ": index " + d.digest.str()))
+                    next.push_back(m);
                 continue;
             }
             manifest = d;
@@ -256,14 +272,15 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
     }
     if (!manifest) throw Error(where + ": indexes nested too deeply");
 
-    json doc = parse_json(read_blob(*bundle, *manifest, limits, "manifest"),
-                          where + ": manifest " + manifest->digest.str());
+    json doc = parse_metadata_json(read_blob(*bundle, *manifest, limits, "manifest"),
+                                   where + ": manifest " + manifest->digest.str());
     if (!doc.is_object() || !doc.contains("config") || !doc.contains("layers") ||
         !doc["layers"].is_array()) {
         throw Error(where + ": manifest " + manifest->digest.str() + " lacks config or layers");
     }
     if (doc.contains("manifests")) {
-        throw Error(where + ": manifest " + manifest->digest.str() + " is both an index and a manifest");
+        throw Error(where + ": manifest " + manifest->digest.str() +
+                    " is both an index and a manifest");
     }
     if (!manifest->media_type.empty() && !manifest_types().count(manifest->media_type)) {
         throw Error(where + ": unsupported manifest media type " + manifest->media_type);
@@ -279,11 +296,7 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
     image.image_id = config.digest.str();
     image.config = ImageConfig::parse(config_text, where + ": config " + config.digest.str());
     const json& layers = doc["layers"];
-    if (image.config.has_rootfs && image.config.diff_ids.size() != layers.size()) {
-        throw Error(where + ": manifest lists " + std::to_string(layers.size()) +
-                    " layers but the config has " + std::to_string(image.config.diff_ids.size()) +
-                    " diff_ids");
-    }
+    check_layer_count(image.config, layers.size(), where + ": manifest " + manifest->digest.str());
     for (size_t i = 0; i < layers.size(); ++i) {
         Descriptor d = parse_descriptor(layers[i], where + ": layer " + std::to_string(i + 1));
         if (!d.media_type.empty() && !layer_types().count(d.media_type)) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -36,5 +37,11 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
 
 // "blobs/sha256/<hex>" for a validated digest.
 std::string blob_path(const Digest& digest);
+
+// Parses metadata JSON; `what` names it in the error.
+nlohmann::json parse_metadata_json(const std::string& text, const std::string& what);
+
+// A manifest's layer list and its config's diff_ids must pair up one to one.
+void check_layer_count(const ImageConfig& config, size_t layers, const std::string& where);
 
 }  // namespace d2a

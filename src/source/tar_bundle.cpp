@@ -190,8 +190,9 @@ TarBundle::TarBundle(std::shared_ptr<FileDescriptor> file, std::string name)
         }
         if (zero) break;
         if (!checksum_ok(h)) {
-            throw Error(where() + ": not a tar header (bad checksum); the archive is corrupt or "
-                                  "not a tar file");
+            throw Error(where() +
+                        ": not a tar header (bad checksum); the archive is corrupt or "
+                        "not a tar file");
         }
         uint64_t size = 0;
         if (!parse_number(h + 124, 12, size)) throw Error(where() + ": bad size field");
@@ -208,8 +209,12 @@ TarBundle::TarBundle(std::shared_ptr<FileDescriptor> file, std::string name)
         if (type == 'L' || type == 'K' || type == 'x') {
             if (size > kMaxLongName) throw Error(where() + ": extended header too large");
             std::string data = read_block_data(data_off, size);
-            if (type == 'L') long_name = field_string(reinterpret_cast<const unsigned char*>(data.data()), data.size());
-            if (type == 'K') long_link = field_string(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+            if (type == 'L')
+                long_name =
+                    field_string(reinterpret_cast<const unsigned char*>(data.data()), data.size());
+            if (type == 'K')
+                long_link =
+                    field_string(reinterpret_cast<const unsigned char*>(data.data()), data.size());
             if (type == 'x') parse_pax(data, pax_path, pax_link, pax_size, where());
             pos = next;
             continue;
@@ -230,7 +235,8 @@ TarBundle::TarBundle(std::shared_ptr<FileDescriptor> file, std::string name)
         m.link = field_string(h + 157, 100);
         if (!long_link.empty()) m.link = long_link;
         if (!pax_link.empty()) m.link = pax_link;
-        std::string normalized = with_context(describe(), [&] { return normalize_entry_path(raw); });
+        std::string normalized =
+            with_context(describe(), [&] { return normalize_entry_path(raw); });
         if (members_.size() >= kMaxMembers) throw Error(describe() + ": too many entries");
         members_[normalized] = std::move(m);  // a later entry of one name replaces the earlier
         long_name.clear();
@@ -249,7 +255,8 @@ std::string TarBundle::resolve(std::string_view path) const {
         if (it == members_.end()) return current;
         const Member& m = it->second;
         if (m.type == '2') {
-            current = with_context(describe(), [&] { return resolve_link_target(current, m.link); });
+            current =
+                with_context(describe(), [&] { return resolve_link_target(current, m.link); });
         } else if (m.type == '1') {
             current = with_context(describe(), [&] { return normalize_entry_path(m.link); });
         } else {
@@ -265,7 +272,9 @@ const TarBundle::Member* TarBundle::find(std::string_view path) const {
     return &it->second;
 }
 
-bool TarBundle::exists(std::string_view path) const { return find(path) != nullptr; }
+bool TarBundle::exists(std::string_view path) const {
+    return find(path) != nullptr;
+}
 
 uint64_t TarBundle::size(std::string_view path) const {
     const Member* m = find(path);

@@ -12,11 +12,16 @@ namespace d2a {
 
 std::string_view compression_name(Compression c) {
     switch (c) {
-        case Compression::none: return "none";
-        case Compression::gzip: return "gzip";
-        case Compression::zstd: return "zstd";
-        case Compression::xz: return "xz";
-        case Compression::bzip2: return "bzip2";
+        case Compression::none:
+            return "none";
+        case Compression::gzip:
+            return "gzip";
+        case Compression::zstd:
+            return "zstd";
+        case Compression::xz:
+            return "xz";
+        case Compression::bzip2:
+            return "bzip2";
     }
     return "?";
 }
@@ -25,7 +30,9 @@ Compression detect_compression(std::string_view head) {
     auto starts = [&](std::string_view magic) { return head.substr(0, magic.size()) == magic; };
     if (starts("\x1f\x8b")) return Compression::gzip;
     if (starts("\x28\xb5\x2f\xfd")) return Compression::zstd;
-    if (starts("\xfd" "7zXZ\x00")) return Compression::xz;
+    if (starts("\xfd"
+               "7zXZ\x00"))
+        return Compression::xz;
     if (starts("BZh")) return Compression::bzip2;
     return Compression::none;
 }
@@ -36,13 +43,13 @@ constexpr size_t kInputChunk = 1 << 17;
 
 // Shared input buffering and output accounting for the decompressors.
 class DecompressorBase : public Reader {
-public:
+  public:
     DecompressorBase(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
         : inner_(std::move(inner)), what_(std::move(what)), max_output_(max_output) {
         in_.resize(kInputChunk);
     }
 
-protected:
+  protected:
     // Refills the input buffer when empty; returns false at end of input.
     bool fill() {
         if (in_pos_ < in_len_) return true;
@@ -73,7 +80,7 @@ protected:
 };
 
 class GzipReader final : public DecompressorBase {
-public:
+  public:
     using DecompressorBase::DecompressorBase;
     ~GzipReader() override {
         if (initialised_) inflateEnd(&zs_);
@@ -115,13 +122,13 @@ public:
         return account(cap - zs_.avail_out);
     }
 
-private:
+  private:
     z_stream zs_{};
     bool initialised_ = false;
 };
 
 class ZstdReader final : public DecompressorBase {
-public:
+  public:
     ZstdReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
         : DecompressorBase(std::move(inner), std::move(what), max_output),
           ds_(ZSTD_createDStream()) {
@@ -153,13 +160,13 @@ public:
         return account(out.pos);
     }
 
-private:
+  private:
     ZSTD_DStream* ds_;
     bool frame_open_ = false;
 };
 
 class XzReader final : public DecompressorBase {
-public:
+  public:
     XzReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
         : DecompressorBase(std::move(inner), std::move(what), max_output) {
         if (lzma_stream_decoder(&ls_, 1ull << 30, LZMA_CONCATENATED) != LZMA_OK) {
@@ -191,12 +198,12 @@ public:
         return account(n - ls_.avail_out);
     }
 
-private:
+  private:
     lzma_stream ls_ = LZMA_STREAM_INIT;
 };
 
 class CountingReader final : public Reader {
-public:
+  public:
     CountingReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
         : inner_(std::move(inner)), what_(std::move(what)), max_(max_output) {}
     size_t read(void* buf, size_t n) override {
@@ -208,7 +215,7 @@ public:
         return got;
     }
 
-private:
+  private:
     std::unique_ptr<Reader> inner_;
     std::string what_;
     uint64_t max_;

@@ -13,7 +13,7 @@ namespace d2a {
 enum class HashAlgorithm { sha256, sha512 };
 
 class Hasher {
-public:
+  public:
     explicit Hasher(HashAlgorithm algorithm);
     Hasher(Hasher&&) noexcept;
     Hasher& operator=(Hasher&&) noexcept;
@@ -22,7 +22,7 @@ public:
     // Lower-case hex of the digest; the hasher is spent afterwards.
     std::string hex_digest();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -44,12 +44,12 @@ struct Digest {
 // Passes bytes through while hashing them; at end of stream compares with the expected
 // digest (and size, when known) and throws if they differ.
 class VerifyingReader final : public Reader {
-public:
+  public:
     VerifyingReader(std::unique_ptr<Reader> inner, Digest expected, std::optional<uint64_t> size,
                     std::string what);
     size_t read(void* buf, size_t n) override;
 
-private:
+  private:
     std::unique_ptr<Reader> inner_;
     Digest expected_;
     std::optional<uint64_t> size_;

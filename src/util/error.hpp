@@ -9,7 +9,7 @@
 namespace d2a {
 
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& message) : std::runtime_error(one_line(message)) {}
 
     // Returns a copy whose message is "context: original message".
@@ -17,7 +17,7 @@ public:
         return Error(std::string(context) + ": " + what());
     }
 
-private:
+  private:
     static std::string one_line(std::string s) {
         for (char& c : s) {
             if (c == '\n' || c == '\r') c = ' ';

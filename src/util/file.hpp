@@ -12,7 +12,7 @@
 namespace d2a {
 
 class FileDescriptor {
-public:
+  public:
     FileDescriptor() = default;
     explicit FileDescriptor(int fd) : fd_(fd) {}
     FileDescriptor(FileDescriptor&& o) noexcept : fd_(o.release()) {}
@@ -29,7 +29,7 @@ public:
     }
     [[nodiscard]] bool valid() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -39,23 +39,23 @@ bool is_regular_file(int fd);
 
 // Sequential reads from a descriptor it does not own (stdin, a pipe or a file).
 class FdReader final : public Reader {
-public:
+  public:
     FdReader(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
     size_t read(void* buf, size_t n) override;
 
-private:
+  private:
     int fd_;
     std::string name_;
 };
 
 // Reads bytes [offset, offset+length) of a shared file with pread.
 class RangeReader final : public Reader {
-public:
+  public:
     RangeReader(std::shared_ptr<FileDescriptor> file, uint64_t offset, uint64_t length,
                 std::string name);
     size_t read(void* buf, size_t n) override;
 
-private:
+  private:
     std::shared_ptr<FileDescriptor> file_;
     uint64_t pos_;
     uint64_t end_;
@@ -68,7 +68,7 @@ void write_fully(int fd, const void* buf, size_t n, const std::string& name);
 // An output file invisible until commit(): an anonymous O_TMPFILE where the filesystem has
 // it, else a hidden temp name; destroyed without commit, nothing is left behind.
 class AtomicFile final : public Writer {
-public:
+  public:
     explicit AtomicFile(std::filesystem::path final_path);
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
@@ -79,7 +79,7 @@ public:
     void commit();
     [[nodiscard]] const std::filesystem::path& path() const { return final_path_; }
 
-private:
+  private:
     std::filesystem::path final_path_;
     std::filesystem::path temp_path_;  // empty when anonymous
     FileDescriptor fd_;

@@ -10,14 +10,14 @@
 namespace d2a {
 
 class Reader {
-public:
+  public:
     virtual ~Reader() = default;
     // Reads up to n bytes; returns 0 at end of stream. Throws Error on failure.
     virtual size_t read(void* buf, size_t n) = 0;
 };
 
 class Writer {
-public:
+  public:
     virtual ~Writer() = default;
     virtual void write(const void* buf, size_t n) = 0;
     // Flushes everything; no write may follow.
@@ -31,11 +31,11 @@ std::string read_all(Reader& reader, size_t limit, const std::string& what);
 uint64_t copy_stream(Reader& reader, Writer& writer);
 
 class MemoryReader final : public Reader {
-public:
+  public:
     explicit MemoryReader(std::string data) : data_(std::move(data)) {}
     size_t read(void* buf, size_t n) override;
 
-private:
+  private:
     std::string data_;
     size_t pos_ = 0;
 };
@@ -43,13 +43,13 @@ private:
 // Serves the first bytes again: lets a caller sniff magic bytes and then hand the whole
 // stream on.
 class PeekReader final : public Reader {
-public:
+  public:
     explicit PeekReader(std::unique_ptr<Reader> inner) : inner_(std::move(inner)) {}
     // Returns up to n leading bytes without consuming them.
     std::string peek(size_t n);
     size_t read(void* buf, size_t n) override;
 
-private:
+  private:
     std::unique_ptr<Reader> inner_;
     std::string head_;
     size_t head_pos_ = 0;

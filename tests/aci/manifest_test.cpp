@@ -49,11 +49,12 @@ TEST(Naming, ImageNames) {
 
 TEST(Manifest, Ports) {
     json p = map_ports({"80/tcp", "53/udp", "8000-8010/tcp", "9000"});
-    EXPECT_EQ(p.dump(),
-              R"([{"count":1,"name":"53-udp","port":53,"protocol":"udp","socketActivated":false},)"
-              R"({"count":1,"name":"80-tcp","port":80,"protocol":"tcp","socketActivated":false},)"
-              R"({"count":11,"name":"8000-8010-tcp","port":8000,"protocol":"tcp","socketActivated":false},)"
-              R"({"count":1,"name":"9000-tcp","port":9000,"protocol":"tcp","socketActivated":false}])");
+    EXPECT_EQ(
+        p.dump(),
+        R"([{"count":1,"name":"53-udp","port":53,"protocol":"udp","socketActivated":false},)"
+        R"({"count":1,"name":"80-tcp","port":80,"protocol":"tcp","socketActivated":false},)"
+        R"({"count":11,"name":"8000-8010-tcp","port":8000,"protocol":"tcp","socketActivated":false},)"
+        R"({"count":1,"name":"9000-tcp","port":9000,"protocol":"tcp","socketActivated":false}])");
     EXPECT_THROW(map_ports({"70000/tcp"}), Error);
     EXPECT_THROW(map_ports({"0/tcp"}), Error);
     EXPECT_THROW(map_ports({"90-80/tcp"}), Error);
@@ -63,10 +64,9 @@ TEST(Manifest, Ports) {
 
 TEST(Manifest, VolumesNamedInSortedPathOrder) {
     json v = map_volumes({"/var/log", "/var-log", "data", "/var/log/"});
-    EXPECT_EQ(v.dump(),
-              R"([{"name":"volume-data","path":"/data","readOnly":false},)"
-              R"({"name":"volume-var-log","path":"/var-log","readOnly":false},)"
-              R"({"name":"volume-var-log-1","path":"/var/log","readOnly":false}])");
+    EXPECT_EQ(v.dump(), R"([{"name":"volume-data","path":"/data","readOnly":false},)"
+                        R"({"name":"volume-var-log","path":"/var-log","readOnly":false},)"
+                        R"({"name":"volume-var-log-1","path":"/var/log","readOnly":false}])");
     EXPECT_THROW(map_volumes({"/a/../../etc"}), Error);
 }
 
@@ -105,23 +105,28 @@ TEST(Manifest, FullMappingIsDeterministic) {
             "Labels":{"z":"1","a":"2"}}})",
         "config");
     json m = build_manifest({&image, std::nullopt});
-    EXPECT_EQ(m.dump(),
-              R"({"acKind":"ImageManifest","acVersion":"0.8.11","annotations":[)"
-              R"({"name":"appc.io/docker/cmd","value":"[\"c\"]"},)"
-              R"({"name":"appc.io/docker/entrypoint","value":"[\"/bin/e\"]"},)"
-              R"({"name":"appc.io/docker/imageid","value":"sha256:)" + std::string(64, 'c') + R"("},)"
-              R"({"name":"appc.io/docker/manifesthash","value":"sha256:)" + std::string(64, 'd') + R"("},)"
-              R"({"name":"appc.io/docker/originalname","value":"mix3/hello:latest"},)"
-              R"({"name":"appc.io/docker/registryurl","value":"registry-1.docker.io"},)"
-              R"({"name":"appc.io/docker/repository","value":"mix3/hello"},)"
-              R"({"name":"appc.io/docker/tag","value":"latest"},)"
-              R"({"name":"authors","value":"me"},{"name":"created","value":"2020-01-01T00:00:00Z"}],)"
-              R"("app":{"environment":[{"name":"PATH","value":"/bin"}],"exec":["/bin/e","c"],"group":"2",)"
-              R"("mountPoints":[{"name":"volume-v","path":"/v","readOnly":false}],)"
-              R"("ports":[{"count":1,"name":"5000-tcp","port":5000,"protocol":"tcp","socketActivated":false}],)"
-              R"("user":"1","userLabels":{"a":"2","z":"1"},"workingDirectory":"/w"},)"
-              R"("labels":[{"name":"arch","value":"amd64"},{"name":"os","value":"linux"},)"
-              R"({"name":"version","value":"latest"}],"name":"mix3/hello"})");
+    EXPECT_EQ(
+        m.dump(),
+        R"({"acKind":"ImageManifest","acVersion":"0.8.11","annotations":[)"
+        R"({"name":"appc.io/docker/cmd","value":"[\"c\"]"},)"
+        R"({"name":"appc.io/docker/entrypoint","value":"[\"/bin/e\"]"},)"
+        R"({"name":"appc.io/docker/imageid","value":"sha256:)" +
+            std::string(64, 'c') +
+            R"("},)"
+            R"({"name":"appc.io/docker/manifesthash","value":"sha256:)" +
+            std::string(64, 'd') +
+            R"("},)"
+            R"({"name":"appc.io/docker/originalname","value":"mix3/hello:latest"},)"
+            R"({"name":"appc.io/docker/registryurl","value":"registry-1.docker.io"},)"
+            R"({"name":"appc.io/docker/repository","value":"mix3/hello"},)"
+            R"({"name":"appc.io/docker/tag","value":"latest"},)"
+            R"({"name":"authors","value":"me"},{"name":"created","value":"2020-01-01T00:00:00Z"}],)"
+            R"("app":{"environment":[{"name":"PATH","value":"/bin"}],"exec":["/bin/e","c"],"group":"2",)"
+            R"("mountPoints":[{"name":"volume-v","path":"/v","readOnly":false}],)"
+            R"("ports":[{"count":1,"name":"5000-tcp","port":5000,"protocol":"tcp","socketActivated":false}],)"
+            R"("user":"1","userLabels":{"a":"2","z":"1"},"workingDirectory":"/w"},)"
+            R"("labels":[{"name":"arch","value":"amd64"},{"name":"os","value":"linux"},)"
+            R"({"name":"version","value":"latest"}],"name":"mix3/hello"})");
 }
 
 TEST(Config, RejectsWrongTypes) {

@@ -17,8 +17,8 @@ Lines flatten(const std::vector<LayerBuilder>& layers, bool stdio = false) {
     for (const auto& l : layers) tars.push_back(l.tar());
     FlattenOptions options;
     options.add_stdio_links = stdio;
-    Flattener f(tars.size(), [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); },
-                options);
+    Flattener f(
+        tars.size(), [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, options);
     f.scan();
     CollectingSink sink;
     f.emit(sink);
@@ -88,7 +88,8 @@ TEST(Flattener, DirectoryMetadataFromTopLayerEmittedBeforeChildren) {
     std::vector<std::string> tars{lower.tar(), upper.tar()};
     FlattenOptions o;
     o.add_stdio_links = false;
-    Flattener f(2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+    Flattener f(
+        2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
     struct ModeSink : EntrySink {
         std::vector<std::pair<std::string, uint32_t>> seen;
         void add(const Entry& e, Reader*) override { seen.emplace_back(e.path, e.mode); }
@@ -167,10 +168,10 @@ TEST(Flattener, EmptiedImplicitDirectoryIsKept) {
 TEST(Flattener, StdioLinksAddedOnlyWhenMissing) {
     LayerBuilder l;
     l.dir("dev").symlink("dev/stdout", "/proc/self/fd/1");
-    EXPECT_EQ(flatten({l}, true), (Lines{"dev dir", "dev/stdout symlink -> /proc/self/fd/1",
-                                         "dev/stdin symlink -> /proc/self/fd/0",
-                                         "dev/stderr symlink -> /dev/console",
-                                         "dev/fd symlink -> /proc/self/fd"}));
+    EXPECT_EQ(flatten({l}, true),
+              (Lines{"dev dir", "dev/stdout symlink -> /proc/self/fd/1",
+                     "dev/stdin symlink -> /proc/self/fd/0", "dev/stderr symlink -> /dev/console",
+                     "dev/fd symlink -> /proc/self/fd"}));
 }
 
 TEST(Flattener, CapturesFinalPasswd) {
@@ -180,7 +181,8 @@ TEST(Flattener, CapturesFinalPasswd) {
     std::vector<std::string> tars{lower.tar(), upper.tar()};
     FlattenOptions o;
     o.capture_paths = {"etc/passwd"};
-    Flattener f(2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+    Flattener f(
+        2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"), std::optional<std::string>("new"));
     EXPECT_EQ(f.captured("etc/group"), std::nullopt);
@@ -192,7 +194,8 @@ TEST(Flattener, EntryLimit) {
     std::string tar = l.tar();
     FlattenOptions o;
     o.limits.max_entries = 2;
-    Flattener f(1, [&](size_t) { return std::make_unique<MemoryReader>(tar); }, o);
+    Flattener f(
+        1, [&](size_t) { return std::make_unique<MemoryReader>(tar); }, o);
     EXPECT_THROW(f.scan(), Error);
 }
 

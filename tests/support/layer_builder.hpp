@@ -13,7 +13,7 @@
 namespace d2a::testing {
 
 class LayerBuilder {
-public:
+  public:
     LayerBuilder& file(const std::string& path, const std::string& content, unsigned mode = 0644) {
         return add(path, AE_IFREG, mode, content, "", "");
     }
@@ -57,15 +57,16 @@ public:
         return out;
     }
 
-private:
+  private:
     struct Item {
         std::string path;
         unsigned type;
         unsigned mode;
         std::string content, symlink, hardlink;
     };
-    LayerBuilder& add(const std::string& path, unsigned type, unsigned mode, const std::string& content,
-                      const std::string& symlink, const std::string& hardlink) {
+    LayerBuilder& add(const std::string& path, unsigned type, unsigned mode,
+                      const std::string& content, const std::string& symlink,
+                      const std::string& hardlink) {
         entries_.push_back({path, type, mode, content, symlink, hardlink});
         return *this;
     }
@@ -78,15 +79,25 @@ private:
 
 // Collects what the flattener emits: "path type [content|-> target]" lines in order.
 class CollectingSink final : public EntrySink {
-public:
+  public:
     void add(const Entry& e, Reader* data) override {
         std::string line = e.path + " ";
         switch (e.type) {
-            case EntryType::regular: line += "file " + (data ? read_all(*data, 1 << 20, "data") : ""); break;
-            case EntryType::directory: line += "dir"; break;
-            case EntryType::symlink: line += "symlink -> " + e.link_target; break;
-            case EntryType::hardlink: line += "hardlink -> " + e.link_target; break;
-            default: line += "other"; break;
+            case EntryType::regular:
+                line += "file " + (data ? read_all(*data, 1 << 20, "data") : "");
+                break;
+            case EntryType::directory:
+                line += "dir";
+                break;
+            case EntryType::symlink:
+                line += "symlink -> " + e.link_target;
+                break;
+            case EntryType::hardlink:
+                line += "hardlink -> " + e.link_target;
+                break;
+            default:
+                line += "other";
+                break;
         }
         lines.push_back(line);
     }

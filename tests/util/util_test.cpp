@@ -38,7 +38,8 @@ TEST(Digest, ParseAndVerify) {
               "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     VerifyingReader ok(std::make_unique<MemoryReader>("abc"), Digest::of("abc"), 3, "blob");
     EXPECT_EQ(read_all(ok, 10, "x"), "abc");
-    VerifyingReader bad(std::make_unique<MemoryReader>("abd"), Digest::of("abc"), std::nullopt, "blob");
+    VerifyingReader bad(std::make_unique<MemoryReader>("abd"), Digest::of("abc"), std::nullopt,
+                        "blob");
     EXPECT_THROW(read_all(bad, 10, "x"), Error);
     VerifyingReader short_size(std::make_unique<MemoryReader>("abc"), Digest::of("abc"), 4, "blob");
     EXPECT_THROW(read_all(short_size, 10, "x"), Error);
@@ -48,7 +49,10 @@ TEST(Decompress, DetectsByMagicAndAcceptsConcatenatedMembers) {
     EXPECT_EQ(decompress("plain"), "plain");
     EXPECT_EQ(decompress(gzip_bytes("one") + gzip_bytes("two")), "onetwo");
     EXPECT_EQ(detect_compression(std::string("\x28\xb5\x2f\xfd", 4)), Compression::zstd);
-    EXPECT_EQ(detect_compression(std::string("\xfd" "7zXZ\0", 6)), Compression::xz);
+    EXPECT_EQ(detect_compression(std::string("\xfd"
+                                             "7zXZ\0",
+                                             6)),
+              Compression::xz);
 }
 
 TEST(Decompress, RejectsTruncatedGarbageAndBombs) {
