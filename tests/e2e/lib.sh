@@ -18,12 +18,29 @@ FAILED=0
 pass() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
 finish() {
+  if [ -s "$WORK/.invalid-acis" ]; then
+    fail "actool rejected: $(tr '\n' ' ' < "$WORK/.invalid-acis")"
+  fi
+  echo "validated $(wc -l < "$WORK/.validated" 2>/dev/null || echo 0) ACIs with actool"
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
 
-# Runs docker2aci with a time limit: a hang is a failure.
-d2a() { timeout 300 "$DOCKER2ACI" "$@"; }
+# Runs docker2aci with a time limit (a hang is a failure); every ACI a successful run
+# writes must pass appc's validator. Results go to files: d2a may run in a subshell.
+d2a() {
+  local marker rc=0 f
+  marker=$(mktemp "$WORK/.marker.XXXXXX")
+  timeout 300 "$DOCKER2ACI" "$@" || rc=$?
+  if [ $rc = 0 ]; then
+    while IFS= read -r f; do
+      if "$ACTOOL" validate "$f" > /dev/null 2>&1; then echo "$f" >> "$WORK/.validated"
+      else echo "$f" >> "$WORK/.invalid-acis"; fi
+    done < <(find "$WORK" -name '*.aci' -newer "$marker")
+  fi
+  rm -f "$marker"
+  return $rc
+}
 
 # validate ACI: appc's own validator must accept it.
 validate() { "$ACTOOL" validate "$1"; }
