@@ -264,7 +264,7 @@ def write_docker_25(images, path, compress=False):
     out.write(path)
 
 
-def write_containerd(image, other, tag, path):
+def write_containerd(image, other, tag, path, with_manifest_json=True):
     """Docker 29 with the containerd store: index.json -> image index -> per-platform
     manifests; only the chosen platform's blobs are present (gzip layers)."""
     out, blobs = TarOut(), {}
@@ -292,9 +292,10 @@ def write_containerd(image, other, tag, path):
     out.file("index.json", json.dumps(top).encode())
     out.file("oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
     lay = json.loads(mb)["layers"]
-    out.file("manifest.json", json.dumps([{
-        "Config": "blobs/sha256/" + image.config_digest[7:], "RepoTags": [tag],
-        "Layers": ["blobs/sha256/" + l["digest"][7:] for l in lay]}]).encode())
+    if with_manifest_json:
+        out.file("manifest.json", json.dumps([{
+            "Config": "blobs/sha256/" + image.config_digest[7:], "RepoTags": [tag],
+            "Layers": ["blobs/sha256/" + l["digest"][7:] for l in lay]}]).encode())
     out.write(path)
 
 

@@ -117,6 +117,19 @@ std::string Reference::repository() const {
     return path;
 }
 
+Reference Reference::familiar() const {
+    Reference r = *this;
+    if (domain == "docker.io" || domain == "index.docker.io") {
+        r.domain.clear();
+        if (r.path.rfind("library/", 0) == 0 && r.path.find('/', 8) == std::string::npos) {
+            r.path = r.path.substr(8);
+        }
+        r.original = r.name() + (r.tag.empty() ? "" : ":" + r.tag) +
+                     (r.digest.empty() ? "" : "@" + r.digest);
+    }
+    return r;
+}
+
 std::string Reference::canonical() const {
     std::string d = domain.empty() || domain == "index.docker.io" ? "docker.io" : domain;
     std::string out = d + "/" + (d == "docker.io" ? repository() : path);

@@ -24,6 +24,8 @@ struct Reference {
     // Fully qualified "docker.io/library/busybox:latest" (digest instead when given),
     // for comparing two spellings of one name.
     [[nodiscard]] std::string canonical() const;
+    // Docker's short spelling: docker.io/library/busybox -> busybox, docker.io/a/b -> a/b.
+    [[nodiscard]] Reference familiar() const;
     // The name as written, without tag or digest: "mix3/hello", "quay.io/foo/bar".
     [[nodiscard]] std::string name() const { return domain.empty() ? path : domain + "/" + path; }
 };

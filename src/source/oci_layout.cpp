@@ -179,7 +179,8 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
         auto full = d.annotations.find("io.containerd.image.name");
         auto ref = d.annotations.find("org.opencontainers.image.ref.name");
         try {
-            if (full != d.annotations.end()) return Reference::parse(full->second);
+            // containerd stores fully qualified names; docker save users know the short one.
+            if (full != d.annotations.end()) return Reference::parse(full->second).familiar();
             if (ref == d.annotations.end()) return std::nullopt;
             if (ref->second.find_first_of("/:@") == std::string::npos) {
                 return Reference::parse(fallback_name + ":" + ref->second);

@@ -25,6 +25,7 @@ g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-gzip.tar", compress=T
 g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-zstd.tar", compress="zstd")
 other = g.Image([[("file", "arm", b"arm")]], arch="arm64", variant="v8")
 g.write_containerd(img, other, "example/app:1.0", "containerd.tar")
+g.write_containerd(img, other, "example/app:1.0", "containerd-oci-only.tar", with_manifest_json=False)
 # Two images in one archive.
 two = g.Image([[("file", "two", b"2")]], config={"Cmd": ["/two"]})
 g.write_docker_1_10([(img, ["example/app:1.0"]), (two, ["example/two:latest", "example/two:2"])], "multi.tar")
@@ -33,7 +34,7 @@ gzip -k -n docker-1.10.tar && xz -k docker-1.10.tar && zstd -q -k docker-1.10.ta
 
 ACI=example-app-1.0-linux-amd64.aci
 reference=""
-for input in legacy.tar docker-1.10.tar docker-25.tar docker-25-gzip.tar docker-25-zstd.tar containerd.tar \
+for input in legacy.tar docker-1.10.tar docker-25.tar docker-25-gzip.tar docker-25-zstd.tar containerd.tar containerd-oci-only.tar \
              docker-1.10.tar.gz docker-1.10.tar.xz docker-1.10.tar.zst; do
   rm -rf out && mkdir out
   if ! d2a -o out "$input" > log 2> err; then fail "$input: $(cat err)"; continue; fi

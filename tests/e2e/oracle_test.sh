@@ -33,6 +33,8 @@ setfattr -n trusted.overlay.test -v x $R/data/target 2>/dev/null || true
 echo big > $R/data/bigid && chown 3000000:3000001 $R/data/bigid
 long=$(printf 'n%.0s' $(seq 1 200)); mkdir -p $R/long/$long && echo deep > $R/long/$long/$long
 echo unicode > "$R/data/ünï-cødé ☃.txt"
+mkdir $R/to-symlink && echo x > $R/to-symlink/f
+ln -s data $R/sym-to-dir
 umoci_commit L B
 
 # Layer 2: deletions, replacements, a deleted hard-link target, rm -rf and re-create.
@@ -43,6 +45,8 @@ rm $R/replace-file && mkdir $R/replace-file && echo now-dir > $R/replace-file/x
 rm -rf $R/replace-dir && echo now-file > $R/replace-dir
 rm -rf $R/data/sub && mkdir $R/data/sub && echo fresh > $R/data/sub/new
 chmod 0600 $R/etc/passwd
+rm -rf $R/to-symlink && ln -s data $R/to-symlink
+rm $R/sym-to-dir && mkdir $R/sym-to-dir && echo y > $R/sym-to-dir/g
 umoci_commit L B
 
 # Layer 3, hand-made: an opaque whiteout after same-layer content, a whiteout that

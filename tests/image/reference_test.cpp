@@ -36,6 +36,13 @@ TEST(Reference, SpellingsOfOneName) {
               Reference::parse("mix3/hello:latest").canonical());
 }
 
+TEST(Reference, FamiliarSpelling) {
+    EXPECT_EQ(Reference::parse("docker.io/library/busybox:1").familiar().original, "busybox:1");
+    EXPECT_EQ(Reference::parse("docker.io/example/app:1.0").familiar().name(), "example/app");
+    EXPECT_EQ(Reference::parse("quay.io/a/b:2").familiar().name(), "quay.io/a/b");
+    EXPECT_EQ(Reference::parse("docker.io/library/a/b").familiar().path, "library/a/b");
+}
+
 TEST(Reference, Invalid) {
     for (const char* bad : {"", "UPPER/case", "a/../b", "name:bad tag", "a//b", "x@sha256:12",
                             "-lead", "a/b:", "../x"}) {
