@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "aci/manifest.hpp"
+#include "aci/naming.hpp"
 #include "aci/tar_writer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -13,7 +14,7 @@ namespace {
 
 // Counts what reaches the file, for the report.
 class CountingWriter final : public Writer {
-  public:
+public:
     explicit CountingWriter(Writer& inner) : inner_(inner) {}
     void write(const void* buf, size_t n) override {
         inner_.write(buf, n);
@@ -22,53 +23,150 @@ class CountingWriter final : public Writer {
     void finish() override { inner_.finish(); }
     [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
-  private:
+private:
     Writer& inner_;
     uint64_t bytes_ = 0;
 };
 
-}  // namespace
-
-ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
+void require_directory(const std::filesystem::path& dir) {
     struct stat st {};
-    if (::stat(options.output_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        throw Error("output directory " + options.output_dir.string() + " does not exist");
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        throw Error("output directory " + dir.string() + " does not exist");
     }
-    AciNaming naming = aci_naming(image);
-    ConvertResult result;
-    result.path = options.output_dir == "." ? std::filesystem::path(naming.file_name)
-                                            : options.output_dir / naming.file_name;
+}
 
-    FlattenOptions flatten_options;
-    flatten_options.limits = options.limits;
-    flatten_options.capture_paths = {"etc/passwd"};
-    Flattener flattener(
-        image.layers.size(),
-        [&](size_t i) { return open_layer_tar(image.layers[i], options.limits); }, flatten_options);
-    flattener.scan();
+std::filesystem::path output_path(const ConvertOptions& options, const std::string& file_name) {
+    return options.output_dir == "." ? std::filesystem::path(file_name)
+                                     : options.output_dir / file_name;
+}
 
-    result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});
-    const std::string manifest_text = result.manifest.dump();
-
-    AtomicFile file(result.path);
+// Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
+void write_aci(AtomicFile& file, const std::string& manifest_text, const std::optional<Entry>& root,
+               Flattener& flattener, const CompressionOptions& compression, ConvertResult& result) {
     CountingWriter counted(file);
-    auto compressor = make_compressor(options.compression, counted);
+    auto compressor = make_compressor(compression, counted);
     HashingWriter hashed(*compressor, HashAlgorithm::sha512);
     {
         AciTarWriter tar(hashed);
         tar.write_manifest(manifest_text);
-        auto root = flattener.root_entry();
         tar.write_rootfs_dir(root ? &*root : nullptr);
         flattener.emit(tar);
         tar.finish();
     }
     hashed.finish();
-    file.commit();
     result.image_id = "sha512-" + hashed.hex_digest();
     result.tar_bytes = hashed.bytes();
     result.file_bytes = counted.bytes();
     result.stats = flattener.stats();
+}
+
+LayerOpener opener_for(const Image& image, const Limits& limits) {
+    return [&image, &limits](size_t i) { return open_layer_tar(image.layers[i], limits); };
+}
+
+}  // namespace
+
+ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
+    require_directory(options.output_dir);
+    AciNaming naming = aci_naming(image);
+    ConvertResult result;
+    result.path = output_path(options, naming.file_name);
+
+    FlattenOptions flatten_options;
+    flatten_options.limits = options.limits;
+    flatten_options.capture_paths = {"etc/passwd"};
+    Flattener flattener(image.layers.size(), opener_for(image, options.limits), flatten_options);
+    flattener.scan();
+
+    result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});
+    AtomicFile file(result.path);
+    write_aci(file, result.manifest.dump(), flattener.root_entry(), flattener, options.compression,
+              result);
+    file.commit();
     return result;
+}
+
+std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options) {
+    require_directory(options.output_dir);
+    const size_t n = image.layers.size();
+    if (n == 0) throw Error("the image has no layers");
+    AciNaming naming = aci_naming(image);
+    LayerOpener opener = opener_for(image, options.limits);
+
+    // The final merged tree decides which path of a hard-link group carries the data and
+    // what metadata a directory gets when a layer only implies it.
+    FlattenOptions final_options;
+    final_options.limits = options.limits;
+    final_options.capture_paths = {"etc/passwd"};
+    Flattener final_tree(n, opener, final_options);
+    final_tree.scan();
+    const nlohmann::json top_manifest = build_manifest({&image, final_tree.captured("etc/passwd")});
+
+    // Scanned layer by layer for each layer's pathWhitelist: the merged tree up to it.
+    FlattenOptions so_far_options;
+    so_far_options.limits = options.limits;
+    so_far_options.add_stdio_links = false;
+    Flattener so_far(n, opener, so_far_options);
+
+    std::vector<ConvertResult> results;
+    std::vector<std::unique_ptr<AtomicFile>> files;
+    nlohmann::json below;  // the dependency entry naming the layer below
+    for (size_t i = 0; i < n; ++i) {
+        const bool top = i + 1 == n;
+        so_far.scan_layer(i);
+        std::vector<std::string> whitelist;
+        for (const auto& p : so_far.paths()) whitelist.push_back("/" + p);
+        if (top) {
+            // The top image also carries the stdio links the squashed ACI gets.
+            for (const char* p : {"/dev", "/dev/fd", "/dev/stderr", "/dev/stdin", "/dev/stdout"}) {
+                whitelist.emplace_back(p);
+            }
+            std::sort(whitelist.begin(), whitelist.end());
+            whitelist.erase(std::unique(whitelist.begin(), whitelist.end()), whitelist.end());
+        }
+
+        std::string suffix = "-layer" + std::to_string(i);
+        nlohmann::json manifest = top_manifest;
+        if (!top) {
+            manifest.erase("app");
+            manifest.erase("annotations");
+            manifest["name"] = naming.name + suffix;
+        }
+        if (!below.is_null()) manifest["dependencies"] = nlohmann::json::array({below});
+        manifest["pathWhitelist"] = whitelist;
+        below = {{"imageName", manifest["name"]}, {"labels", manifest["labels"]}};
+
+        FlattenOptions layer_options;
+        layer_options.limits = options.limits;
+        layer_options.add_stdio_links = top;
+        layer_options.implicit_dir_metadata = [&final_tree](const std::string& path) {
+            return final_tree.directory_metadata(path);
+        };
+        layer_options.prefer_as_data_path = [&final_tree, i](const std::string& path, uint32_t,
+                                                             uint64_t ordinal) {
+            return final_tree.file_origin(path) == EntryOrigin{static_cast<uint32_t>(i), ordinal};
+        };
+        layer_options.layer_name = [i, n](size_t) {
+            return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
+        };
+        Flattener layer(1, [&opener, i](size_t) { return opener(i); }, layer_options);
+        ConvertResult result;
+        result.manifest = manifest;
+        AciNaming layer_naming = naming;
+        if (!top) {
+            layer_naming.file_name = aci_file_name(
+                sanitize_ac_identifier(naming.file_stem + suffix), naming.version, naming.os,
+                naming.arch);
+        }
+        result.path = output_path(options, layer_naming.file_name);
+        files.push_back(std::make_unique<AtomicFile>(result.path));
+        write_aci(*files.back(), manifest.dump(), layer.root_entry(), layer, options.compression,
+                  result);
+        results.push_back(std::move(result));
+    }
+    // All or nothing: files appear only once every layer is written.
+    for (auto& f : files) f->commit();
+    return results;
 }
 
 }  // namespace d2a

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "aci/compressor.hpp"
 #include "flatten/flattener.hpp"
@@ -28,5 +29,10 @@ struct ConvertResult {
 };
 
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options);
+
+// --nosquash: one ACI per layer, bottom first. Each depends on the one below and carries
+// the merged tree up to it as its pathWhitelist; the top one carries the app. Rendered the
+// appc way, the set gives exactly the squashed tree.
+std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options);
 
 }  // namespace d2a

@@ -62,7 +62,8 @@ AciNaming aci_naming(const Image& image) {
     n.os = image.config.os.empty() ? "linux" : image.config.os;
     n.arch = appc_arch(image.config.architecture.empty() ? "amd64" : image.config.architecture,
                        image.config.variant);
-    n.file_name = aci_file_name(sanitize_ac_identifier(path), n.version, n.os, n.arch);
+    n.file_stem = sanitize_ac_identifier(path);
+    n.file_name = aci_file_name(n.file_stem, n.version, n.os, n.arch);
     return n;
 }
 

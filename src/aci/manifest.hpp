@@ -22,6 +22,7 @@ struct AciNaming {
     std::string os;
     std::string arch;  // appc spelling
     std::string file_name;
+    std::string file_stem;  // the name part of file_name: "mix3/hello" without registry
 };
 
 AciNaming aci_naming(const Image& image);

@@ -18,7 +18,9 @@ std::string quoted(const std::string& s) {
     return json(s).dump();
 }
 
-void print_report(std::ostream& out, const ConvertResult& r) {
+void print_report(std::ostream& out, const std::vector<ConvertResult>& results) {
+    // The top image's manifest holds everything the layers below it add up to.
+    const ConvertResult& r = results.back();
     const json& app = r.manifest.contains("app") ? r.manifest["app"] : json::object();
     if (app.contains("mountPoints")) {
         out << "\nConverted volumes:\n";
@@ -36,7 +38,8 @@ void print_report(std::ostream& out, const ConvertResult& r) {
                 << "\n";
         }
     }
-    out << "\nGenerated ACI(s):\n" << r.path.string() << "\n";
+    out << "\nGenerated ACI(s):\n";
+    for (const auto& each : results) out << each.path.string() << "\n";
 }
 
 json json_report(const Image& image, const ConvertResult& r) {
@@ -78,26 +81,33 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         if (arg.rfind("docker://", 0) == 0) {
             throw Error("registry pulls (docker://) are not supported yet");
         }
-        if (options.nosquash) throw Error("--nosquash is not supported yet");
         auto start = Clock::now();
         Image image = open_local_image(arg, options.source);
         if (options.debug) {
             err << "debug: " << image.source_kind << " image " << image.image_id << ", "
                 << image.layers.size() << " layer(s)\n";
         }
-        ConvertResult result = convert_squashed(image, options.convert);
+        std::vector<ConvertResult> results;
+        if (options.nosquash) {
+            results = convert_layered(image, options.convert);
+        } else {
+            results.push_back(convert_squashed(image, options.convert));
+        }
         if (options.debug) {
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-            err << "debug: " << result.stats.layer_entries << " layer entries, "
-                << result.stats.emitted_entries << " in the ACI, " << result.tar_bytes
-                << " tar bytes, " << result.file_bytes << " written in " << ms.count() << " ms\n";
+            for (const auto& r : results) {
+                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries
+                    << " entries, " << r.tar_bytes << " tar bytes, " << r.file_bytes
+                    << " written\n";
+            }
+            err << "debug: done in " << ms.count() << " ms\n";
         }
         if (options.json) {
-            out << json_report(image, result).dump() << "\n";
+            for (const auto& r : results) out << json_report(image, r).dump() << "\n";
         } else if (options.quiet) {
-            out << result.path.string() << "\n";
+            for (const auto& r : results) out << r.path.string() << "\n";
         } else {
-            print_report(out, result);
+            print_report(out, results);
         }
         return 0;
     } catch (const Error& e) {

@@ -95,7 +95,8 @@ struct Flattener::Impl {
     Node root;
     std::vector<std::unique_ptr<Inode>> inodes;
     std::optional<Entry> root_meta;
-    bool scanned = false;
+    size_t layers_scanned = 0;
+    uint64_t total_entries = 0;
 
     Impl(size_t count, LayerOpener open, FlattenOptions opts)
         : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
@@ -251,8 +252,13 @@ struct Flattener::Impl {
         parent->children.emplace(name, std::move(n));
     }
 
+    std::string layer_name(size_t layer) const {
+        if (options.layer_name) return options.layer_name(layer);
+        return "layer " + std::to_string(layer + 1) + "/" + std::to_string(layer_count);
+    }
+
     void scan_layer(uint32_t layer, uint64_t& total_entries) {
-        std::string what = "layer " + std::to_string(layer + 1) + "/" + std::to_string(layer_count);
+        std::string what = layer_name(layer);
         LayerReader reader(opener(layer), what);
         std::vector<PendingEntry> pending;
         std::vector<std::string> removals;
@@ -331,8 +337,15 @@ struct Flattener::Impl {
         for (Node* n = dir; n && n != &root && !n->emitted; n = n->parent) chain.push_back(n);
         for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
             Node* n = *it;
-            Entry e = n->dir_meta ? *n->dir_meta : implicit_dir_entry("");
-            e.path = path_of(n);
+            std::string path = path_of(n);
+            Entry e = n->dir_meta ? *n->dir_meta : implicit_dir_entry(path);
+            if (!n->dir_meta && options.implicit_dir_metadata) {
+                if (auto meta = options.implicit_dir_metadata(path)) {
+                    e = *meta;
+                    e.type = EntryType::directory;
+                }
+            }
+            e.path = std::move(path);
             sink.add(e, nullptr);
             n->emitted = true;
             ++stats.emitted_entries;
@@ -342,6 +355,14 @@ struct Flattener::Impl {
     void emit_inode(Inode* inode, Entry& header, LayerReader& reader, EntrySink& sink,
                     FlattenStats& stats) {
         Node* primary = inode->paths.front();
+        if (options.prefer_as_data_path) {
+            for (Node* candidate : inode->paths) {
+                if (options.prefer_as_data_path(path_of(candidate), inode->layer, inode->ordinal)) {
+                    primary = candidate;
+                    break;
+                }
+            }
+        }
         emit_dir_chain(primary->parent, sink, stats);
         Entry e = header;
         e.path = path_of(primary);
@@ -353,8 +374,8 @@ struct Flattener::Impl {
         }
         primary->emitted = true;
         ++stats.emitted_entries;
-        for (size_t i = 1; i < inode->paths.size(); ++i) {
-            Node* other = inode->paths[i];
+        for (Node* other : inode->paths) {
+            if (other == primary) continue;
             emit_dir_chain(other->parent, sink, stats);
             Entry link = header;
             link.path = path_of(other);
@@ -450,12 +471,43 @@ Flattener::Flattener(size_t layer_count, LayerOpener opener, FlattenOptions opti
 Flattener::~Flattener() = default;
 
 void Flattener::scan() {
-    uint64_t total = 0;
-    for (size_t i = 0; i < impl_->layer_count; ++i) {
-        impl_->scan_layer(static_cast<uint32_t>(i), total);
+    while (impl_->layers_scanned < impl_->layer_count) scan_layer(impl_->layers_scanned);
+}
+
+void Flattener::scan_layer(size_t index) {
+    if (index != impl_->layers_scanned || index >= impl_->layer_count) {
+        throw Error("internal: layers must be scanned in order");
     }
-    stats_.layer_entries = total;
-    impl_->scanned = true;
+    impl_->scan_layer(static_cast<uint32_t>(index), impl_->total_entries);
+    ++impl_->layers_scanned;
+    stats_.layer_entries = impl_->total_entries;
+}
+
+std::vector<std::string> Flattener::paths() const {
+    std::vector<std::string> out;
+    std::vector<std::pair<const Node*, std::string>> stack{{&impl_->root, ""}};
+    while (!stack.empty()) {
+        auto [n, path] = std::move(stack.back());
+        stack.pop_back();
+        if (n != &impl_->root) out.push_back(path);
+        for (const auto& [name, child] : n->children) {
+            stack.emplace_back(child.get(), path.empty() ? name : path + "/" + name);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<EntryOrigin> Flattener::file_origin(const std::string& path) const {
+    Node* n = impl_->lookup(path);
+    if (!n || n->is_dir || !n->inode) return std::nullopt;
+    return EntryOrigin{n->inode->layer, n->inode->ordinal};
+}
+
+std::optional<Entry> Flattener::directory_metadata(const std::string& path) const {
+    Node* n = impl_->lookup(path);
+    if (!n || !n->is_dir || !n->dir_meta) return std::nullopt;
+    return *n->dir_meta;
 }
 
 std::optional<std::string> Flattener::captured(const std::string& path) const {
@@ -469,13 +521,12 @@ std::optional<Entry> Flattener::root_entry() const {
 }
 
 void Flattener::emit(EntrySink& sink) {
-    if (!impl_->scanned) scan();
+    scan();
     auto events = impl_->build_events();
     for (size_t layer = 0; layer < impl_->layer_count; ++layer) {
         const auto& todo = events[layer];
         if (todo.empty()) continue;
-        std::string what =
-            "layer " + std::to_string(layer + 1) + "/" + std::to_string(impl_->layer_count);
+        std::string what = impl_->layer_name(layer);
         LayerReader reader(impl_->opener(layer), what);
         Entry e;
         uint64_t ordinal = 0;

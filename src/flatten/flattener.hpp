@@ -38,6 +38,20 @@ struct FlattenOptions {
     std::set<std::string> capture_paths;
     // Adds rkt's /dev/stdin, /dev/stdout, /dev/stderr and /dev/fd links when missing.
     bool add_stdio_links = true;
+    // Metadata for a directory no entry of these layers names (default: 0755 root).
+    std::function<std::optional<Entry>(const std::string& path)> implicit_dir_metadata;
+    // Picks which path of a hard-link group carries the data: the first path for which
+    // this returns true (given the creating entry's layer and ordinal), else the first.
+    std::function<bool(const std::string& path, uint32_t layer, uint64_t ordinal)> prefer_as_data_path;
+    // How messages name layer i (default "layer i+1/N").
+    std::function<std::string(size_t index)> layer_name;
+};
+
+// Where a file in the merged tree came from: the layer and the entry's position in it.
+struct EntryOrigin {
+    uint32_t layer = 0;
+    uint64_t ordinal = 0;
+    bool operator==(const EntryOrigin&) const = default;
 };
 
 struct FlattenStats {
@@ -53,6 +67,14 @@ class Flattener {
     Flattener& operator=(const Flattener&) = delete;
 
     void scan();
+    // Scans one more layer; layers must be scanned bottom first. scan() does them all.
+    void scan_layer(size_t index);
+    // Every path of the merged tree so far (directories too), sorted.
+    [[nodiscard]] std::vector<std::string> paths() const;
+    // The merged tree's file at `path`: which entry created it (none for directories).
+    [[nodiscard]] std::optional<EntryOrigin> file_origin(const std::string& path) const;
+    // The merged tree's directory at `path`: its explicit metadata, if any layer gave it.
+    [[nodiscard]] std::optional<Entry> directory_metadata(const std::string& path) const;
     // Final content of a captured path, if it is a regular file in the merged tree.
     [[nodiscard]] std::optional<std::string> captured(const std::string& path) const;
     // Metadata of the image root ("." entries), if any layer had one.
