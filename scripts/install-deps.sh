@@ -8,7 +8,7 @@ packages=(
   libdeflate-dev libzstd-dev liblzma-dev zlib1g-dev
   # tests
   libgtest-dev libgmock-dev python3 jq attr curl gzip xz-utils zstd busybox-static
-  umoci skopeo golang-go golang-github-appc-spec-dev
+  umoci skopeo buildah golang-go golang-github-appc-spec-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -3,33 +3,6 @@
 # app.exec with app.environment in app.workingDirectory as app.user.
 source "$(dirname "$0")/lib.sh"
 
-run_app() {  # run_app ACI DIR -> runs in the background, sets APP_PID
-  unpack_aci "$1" "$2"
-  manifest_of "$1" > "$2.manifest"
-  python3 - "$2/rootfs" "$2.manifest" > "$2.out" 2>&1 <<'PY' &
-import json, os, sys
-root, manifest = sys.argv[1], json.load(open(sys.argv[2]))
-app = manifest["app"]
-def resolve(name, file):
-    if name.isdigit():
-        return int(name)
-    for line in open(os.path.join(root, "etc", file)):
-        f = line.split(":")
-        if f[0] == name:
-            return int(f[2])
-    sys.exit("unknown %s %s" % (file, name))
-uid, gid = resolve(app["user"], "passwd"), resolve(app["group"], "group")
-env = {e["name"]: e["value"] for e in app.get("environment", [])}
-os.chroot(root)
-os.chdir(app.get("workingDirectory", "/"))
-os.setgroups([])
-os.setgid(gid)
-os.setuid(uid)
-os.execve(app["exec"][0], app["exec"], env)
-PY
-  APP_PID=$!
-}
-
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 d2a hello.tar > report.txt
 ACI=mix3-hello-latest-linux-amd64.aci

@@ -56,3 +56,34 @@ manifest_of() { tar -xOf "$1" manifest; }
 # umoci helpers: an OCI layout L with image tag t, built layer by layer from bundle B.
 umoci_start() { umoci init --layout "$1" && umoci new --image "$1:t" && umoci unpack --image "$1:t" "$2" >/dev/null; }
 umoci_commit() { umoci repack --refresh-bundle --image "$1:t" "$2" >/dev/null; }
+
+# run_app ACI DIR: what rkt does with an app, minus isolation: unpack the ACI, chroot into
+# its rootfs, run app.exec with app.environment in app.workingDirectory as app.user and
+# app.group. Runs in the background with output in DIR.out; sets APP_PID.
+run_app() {
+  unpack_aci "$1" "$2"
+  manifest_of "$1" > "$2.manifest"
+  python3 - "$2/rootfs" "$2.manifest" > "$2.out" 2>&1 <<'PY' &
+import json, os, sys
+root, manifest = sys.argv[1], json.load(open(sys.argv[2]))
+app = manifest["app"]
+def resolve(name, file):
+    if name.isdigit():
+        return int(name)
+    for line in open(os.path.join(root, "etc", file)):
+        f = line.split(":")
+        if f[0] == name:
+            return int(f[2])
+    sys.exit("unknown %s %s" % (file, name))
+uid, gid = resolve(app["user"], "passwd"), resolve(app["group"], "group")
+env = {e["name"]: e["value"] for e in app.get("environment", [])}
+os.chroot(root)
+os.chdir(app.get("workingDirectory", "/"))
+os.setgroups([])
+os.setgid(gid)
+os.setuid(uid)
+os.execve(app["exec"][0], app["exec"], env)
+PY
+  APP_PID=$!
+}
+
