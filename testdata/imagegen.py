@@ -92,7 +92,7 @@ def sha256(b):
 
 
 def gz(b):
-    return gzip.compress(b, mtime=0)
+    return gzip.compress(b, compresslevel=6, mtime=0)
 
 
 def zst(b):

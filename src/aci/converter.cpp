@@ -61,7 +61,9 @@ void write_aci(AtomicFile& file, const std::string& manifest_text, const std::op
 }
 
 LayerOpener opener_for(const Image& image, const Limits& limits) {
-    return [&image, &limits](size_t i) { return open_layer_tar(image.layers[i], limits); };
+    return [&image, &limits](size_t i, LayerPass pass) {
+        return open_layer_tar(image.layers[i], limits, pass == LayerPass::emit);
+    };
 }
 
 }  // namespace
@@ -149,7 +151,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         layer_options.layer_name = [i, n](size_t) {
             return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
         };
-        Flattener layer(1, [&opener, i](size_t) { return opener(i); }, layer_options);
+        Flattener layer(1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options);
         ConvertResult result;
         result.manifest = manifest;
         AciNaming layer_naming = naming;

@@ -259,7 +259,7 @@ struct Flattener::Impl {
 
     void scan_layer(uint32_t layer, uint64_t& total_entries) {
         std::string what = layer_name(layer);
-        LayerReader reader(opener(layer), what);
+        LayerReader reader(opener(layer, LayerPass::scan), what);
         std::vector<PendingEntry> pending;
         std::vector<std::string> removals;
         std::vector<std::string> opaque_dirs;
@@ -527,7 +527,7 @@ void Flattener::emit(EntrySink& sink) {
         const auto& todo = events[layer];
         if (todo.empty()) continue;
         std::string what = impl_->layer_name(layer);
-        LayerReader reader(impl_->opener(layer), what);
+        LayerReader reader(impl_->opener(layer, LayerPass::emit), what);
         Entry e;
         uint64_t ordinal = 0;
         size_t next = 0;

@@ -28,8 +28,10 @@ class EntrySink {
     virtual void add(const Entry& entry, Reader* data) = 0;
 };
 
-// Opens layer `index` (0 = bottom) as an uncompressed tar stream; called twice per layer.
-using LayerOpener = std::function<std::unique_ptr<Reader>(size_t index)>;
+// Opens layer `index` (0 = bottom) as an uncompressed tar stream; called once per pass.
+// The scan reads headers only, so it need not verify; the emitting pass must.
+enum class LayerPass { scan, emit };
+using LayerOpener = std::function<std::unique_ptr<Reader>(size_t index, LayerPass pass)>;
 
 struct FlattenOptions {
     Limits limits;

@@ -20,6 +20,7 @@ LayerReader::LayerReader(std::unique_ptr<Reader> tar_stream, std::string what)
     if (empty_) return;
     archive_ = archive_read_new();
     archive_read_support_format_tar(archive_);
+    archive_read_set_skip_callback(archive_, &LayerReader::skip_callback);
     if (archive_read_open(archive_, this, nullptr, &LayerReader::read_callback, nullptr) !=
         ARCHIVE_OK) {
         std::string msg = pending_error_.empty() ? archive_error_string(archive_) : pending_error_;
@@ -39,6 +40,17 @@ long LayerReader::read_callback(archive* a, void* self_ptr, const void** buffer)
         size_t n = self->stream_->read(self->buffer_.data(), self->buffer_.size());
         *buffer = self->buffer_.data();
         return static_cast<long>(n);
+    } catch (const Error& e) {
+        self->pending_error_ = e.what();
+        archive_set_error(a, EIO, "%s", e.what());
+        return -1;
+    }
+}
+
+int64_t LayerReader::skip_callback(archive* a, void* self_ptr, int64_t request) {
+    auto* self = static_cast<LayerReader*>(self_ptr);
+    try {
+        return static_cast<int64_t>(self->stream_->skip(static_cast<uint64_t>(request)));
     } catch (const Error& e) {
         self->pending_error_ = e.what();
         archive_set_error(a, EIO, "%s", e.what());

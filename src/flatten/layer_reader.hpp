@@ -38,6 +38,7 @@ class LayerReader {
   private:
     void drain();
     static long read_callback(archive*, void* self, const void** buffer);
+    static int64_t skip_callback(archive*, void* self, int64_t request);
     std::unique_ptr<Reader> stream_;
     std::string what_;
     archive* archive_ = nullptr;

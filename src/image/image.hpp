@@ -37,6 +37,9 @@ struct Image {
 // Opens a layer as an uncompressed tar stream: blob digest and size checked on the stored
 // bytes, compression detected from magic bytes, diff_id checked on the tar; each check
 // fires when the stream reaches its end.
-std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits);
+// With verify false (a header-only scan), nothing is hashed and plain layers are skipped
+// through by seeking; the emitting pass must then verify.
+std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits,
+                                       bool verify = true);
 
 }  // namespace d2a

@@ -66,6 +66,12 @@ size_t RangeReader::read(void* buf, size_t n) {
     }
 }
 
+uint64_t RangeReader::skip(uint64_t n) {
+    uint64_t k = std::min(n, end_ - pos_);
+    pos_ += k;
+    return k;
+}
+
 void write_fully(int fd, const void* buf, size_t n, const std::string& name) {
     const char* p = static_cast<const char*>(buf);
     while (n > 0) {

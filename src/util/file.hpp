@@ -54,6 +54,7 @@ class RangeReader final : public Reader {
     RangeReader(std::shared_ptr<FileDescriptor> file, uint64_t offset, uint64_t length,
                 std::string name);
     size_t read(void* buf, size_t n) override;
+    uint64_t skip(uint64_t n) override;
 
   private:
     std::shared_ptr<FileDescriptor> file_;

@@ -33,6 +33,17 @@ uint64_t copy_stream(Reader& reader, Writer& writer) {
     return total;
 }
 
+uint64_t Reader::skip(uint64_t n) {
+    char buf[65536];
+    uint64_t done = 0;
+    while (done < n) {
+        size_t got = read(buf, static_cast<size_t>(std::min<uint64_t>(sizeof buf, n - done)));
+        if (got == 0) break;
+        done += got;
+    }
+    return done;
+}
+
 size_t MemoryReader::read(void* buf, size_t n) {
     size_t k = std::min(n, data_.size() - pos_);
     std::memcpy(buf, data_.data() + pos_, k);
@@ -51,6 +62,20 @@ std::string PeekReader::peek(size_t n) {
         head_.append(buf, got);
     }
     return head_.substr(head_pos_, n);
+}
+
+uint64_t PeekReader::skip(uint64_t n) {
+    uint64_t done = 0;
+    if (head_pos_ < head_.size()) {
+        done = std::min<uint64_t>(n, head_.size() - head_pos_);
+        head_pos_ += static_cast<size_t>(done);
+        if (head_pos_ == head_.size()) {
+            head_.clear();
+            head_pos_ = 0;
+        }
+    }
+    if (done < n && !inner_eof_) done += inner_->skip(n - done);
+    return done;
 }
 
 size_t PeekReader::read(void* buf, size_t n) {

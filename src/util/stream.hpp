@@ -14,6 +14,9 @@ class Reader {
     virtual ~Reader() = default;
     // Reads up to n bytes; returns 0 at end of stream. Throws Error on failure.
     virtual size_t read(void* buf, size_t n) = 0;
+    // Skips up to n bytes, returns how many were skipped (fewer only at the end). Readers
+    // that can seek override it; the default reads and discards.
+    virtual uint64_t skip(uint64_t n);
 };
 
 class Writer {
@@ -48,6 +51,7 @@ class PeekReader final : public Reader {
     // Returns up to n leading bytes without consuming them.
     std::string peek(size_t n);
     size_t read(void* buf, size_t n) override;
+    uint64_t skip(uint64_t n) override;
 
   private:
     std::unique_ptr<Reader> inner_;

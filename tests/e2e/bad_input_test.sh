@@ -61,7 +61,7 @@ check() {  # check NAME FILE EXPECTED-SUBSTRING
 }
 d2a -o . good.tar > /dev/null && pass "the good archive converts" || fail "good archive"
 check truncated truncated.tar "truncated"
-check corrupt-layer corrupt-layer.tar "corrupt gzip data\|digest mismatch"
+check corrupt-layer corrupt-layer.tar "corrupt gzip data\|digest mismatch\|checksum mismatch"
 check traversal traversal.tar 'leaves the root'
 check link-traversal link-traversal.tar 'leaves the root'
 check wh-empty wh-empty.tar 'malformed whiteout'

@@ -18,7 +18,7 @@ Lines flatten(const std::vector<LayerBuilder>& layers, bool stdio = false) {
     FlattenOptions options;
     options.add_stdio_links = stdio;
     Flattener f(
-        tars.size(), [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, options);
+        tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, options);
     f.scan();
     CollectingSink sink;
     f.emit(sink);
@@ -89,7 +89,7 @@ TEST(Flattener, DirectoryMetadataFromTopLayerEmittedBeforeChildren) {
     FlattenOptions o;
     o.add_stdio_links = false;
     Flattener f(
-        2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o);
     struct ModeSink : EntrySink {
         std::vector<std::pair<std::string, uint32_t>> seen;
         void add(const Entry& e, Reader*) override { seen.emplace_back(e.path, e.mode); }
@@ -182,7 +182,7 @@ TEST(Flattener, CapturesFinalPasswd) {
     FlattenOptions o;
     o.capture_paths = {"etc/passwd"};
     Flattener f(
-        2, [&](size_t i) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o);
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"), std::optional<std::string>("new"));
     EXPECT_EQ(f.captured("etc/group"), std::nullopt);
@@ -195,7 +195,7 @@ TEST(Flattener, EntryLimit) {
     FlattenOptions o;
     o.limits.max_entries = 2;
     Flattener f(
-        1, [&](size_t) { return std::make_unique<MemoryReader>(tar); }, o);
+        1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tar); }, o);
     EXPECT_THROW(f.scan(), Error);
 }
 

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Generates the benchmark images as docker save archives (cached by the caller).
+
+  make_images.py A|B|C|A-gzip OUT.tar
+
+A: ~256 MB in 5 layers, ~20k files, half text and half random data, with whiteouts.
+B: 80k small files in 2 layers.
+C: ~1 GB in 4 layers (large and small files).
+A-gzip: image A with gzip-compressed layers (Docker 25+ layout), for the decompression path.
+"""
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
+import imagegen  # noqa: E402
+
+WORDS = (b"the quick brown fox jumps over lazy dog config value server client request "
+         b"response error warning info debug library module function return import export "
+         b"string integer float boolean array object null true false usr bin lib etc var").split()
+
+
+class Data:
+    def __init__(self, seed):
+        self.rnd = random.Random(seed)
+        corpus = bytearray()
+        while len(corpus) < 4 << 20:
+            line = b" ".join(self.rnd.choice(WORDS) for _ in range(self.rnd.randint(3, 14)))
+            corpus += line + b"\n"
+        self.corpus = bytes(corpus)
+        self.noise = self.rnd.randbytes(8 << 20)
+
+    def text(self, n):
+        start = self.rnd.randrange(0, len(self.corpus) - n)
+        return self.corpus[start:start + n]
+
+    def random(self, n):
+        start = self.rnd.randrange(0, len(self.noise) - n)
+        return self.noise[start:start + n]
+
+
+def image_a(d):
+    layers = []
+    for L in range(5):
+        entries = [("dir", "l%d" % L)]
+        for i in range(4000):
+            size = d.rnd.randint(1000, 24000)
+            data = d.text(size) if i % 2 == 0 else d.random(size)
+            entries.append(("file", "l%d/s%d/f%d" % (L, i % 40, i), data, 0o644))
+        if L:
+            for i in range(0, 400, 9):
+                entries.append(("whiteout", "l%d/s%d/f%d" % (L - 1, i % 40, i)))
+            entries.append(("opaque", "l%d/s3" % (L - 1)))
+        layers.append(entries)
+    return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
+
+
+def image_b(d):
+    layers = []
+    for L in range(2):
+        layers.append([("file", "b%d/d%d/f%d" % (L, i % 400, i), d.text(d.rnd.randint(100, 600)), 0o644)
+                       for i in range(40000)])
+    return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
+
+
+def image_c(d):
+    layers = []
+    for L in range(4):
+        entries = []
+        for i in range(4):
+            entries.append(("file", "c%d/big%d" % (L, i), (d.text(4 << 20) + d.random(4 << 20)) * 5, 0o644))
+        for i in range(5000):
+            entries.append(("file", "c%d/small/f%d" % (L, i), d.text(d.rnd.randint(500, 20000)), 0o644))
+        layers.append(entries)
+    return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
+
+
+def main():
+    kind, out = sys.argv[1], sys.argv[2]
+    d = Data(42)
+    tag = "bench/%s:latest" % kind.lower()
+    if kind == "A":
+        imagegen.write_docker_1_10([(image_a(d), [tag])], out)
+    elif kind == "A-gzip":
+        imagegen.write_docker_25([(image_a(d), [tag])], out, compress=True)
+    elif kind == "B":
+        imagegen.write_docker_1_10([(image_b(d), [tag])], out)
+    elif kind == "C":
+        imagegen.write_docker_1_10([(image_c(d), [tag])], out)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
