@@ -9,6 +9,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev python3 jq attr curl gzip xz-utils zstd busybox-static
   umoci skopeo buildah golang-go golang-github-appc-spec-dev
+  docker-registry apache2-utils openssl python3-jwt python3-cryptography
 )
 missing=()
 for p in "${packages[@]}"; do

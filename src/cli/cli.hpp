@@ -26,6 +26,10 @@ struct CliOptions {
     bool help = false;
     bool insecure_skip_verify = false;
     bool insecure_allow_http = false;
+    std::optional<std::string> username;
+    bool password_stdin = false;
+    std::vector<std::string> cert_dirs;
+    int parallel = 4;
     SourceOptions source;
     ConvertOptions convert;
 };

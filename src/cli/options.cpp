@@ -13,60 +13,59 @@ cxxopts::Options make_parser() {
     cxxopts::Options o("docker2aci", "Convert Docker and OCI images to App Container Images (ACI)");
     o.custom_help("[flags]");
     o.positional_help("IMAGE");
-    o.add_options()("image",
-                    "Pick one image of an archive or layout that holds several: NAME[:TAG]",
-                    cxxopts::value<std::string>(), "NAME[:TAG]")(
-        "nosquash", "Write one ACI per layer instead of one flattened ACI")(
-        "compression", "Output compression: gzip or none",
-        cxxopts::value<std::string>()->default_value("gzip"),
-        "gzip|none")("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
-                     cxxopts::value<int>()->default_value("6"),
-                     "N")("threads", "Compression threads (0: every core)",
-                          cxxopts::value<unsigned>()->default_value("0"),
-                          "N")("o,output-dir", "Directory for the ACI files",
-                               cxxopts::value<std::string>()->default_value("."), "DIR")(
-        "platform", "Platform to pick from a multi-platform image: os/arch[/variant]",
-        cxxopts::value<std::string>()->default_value("linux/amd64"),
-        "OS/ARCH")("json", "Print one JSON object per generated ACI instead of the text report")(
-        "q,quiet", "Print nothing but errors and the generated paths")(
-        "debug", "Print what happens on stderr")("insecure-skip-verify",
-                                                 "Do not verify registry TLS certificates")(
-        "insecure-allow-http", "Allow plain HTTP to registries")(
-        "experimental-oci", "Accepted for compatibility; OCI support is always on")(
-        "max-metadata-size", "Largest manifest, config or index accepted (bytes)",
-        cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_metadata_bytes)),
-        "BYTES")(
-        "max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
-        cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_unpacked_bytes)),
-        "BYTES")("max-entries", "Most files and directories in one image",
-                 cxxopts::value<uint64_t>()->default_value(std::to_string(Limits{}.max_entries)),
-                 "N")("version", "Print the version and exit")(
-        "h,help", "Print this help and exit")("images", "",
-                                              cxxopts::value<std::vector<std::string>>());
+    const Limits defaults;
+    // clang-format off
+    o.add_options()
+        ("image", "Pick one image of an archive or layout that holds several: NAME[:TAG]",
+         cxxopts::value<std::string>(), "NAME[:TAG]")
+        ("nosquash", "Write one ACI per layer instead of one flattened ACI")
+        ("compression", "Output compression: gzip or none",
+         cxxopts::value<std::string>()->default_value("gzip"), "gzip|none")
+        ("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
+         cxxopts::value<int>()->default_value("6"), "N")
+        ("threads", "Compression threads (0: every core)",
+         cxxopts::value<unsigned>()->default_value("0"), "N")
+        ("o,output-dir", "Directory for the ACI files",
+         cxxopts::value<std::string>()->default_value("."), "DIR")
+        ("platform", "Platform to pick from a multi-platform image: os/arch[/variant]",
+         cxxopts::value<std::string>()->default_value("linux/amd64"), "OS/ARCH")
+        ("json", "Print one JSON object per generated ACI instead of the text report")
+        ("q,quiet", "Print nothing but errors and the generated paths")
+        ("debug", "Print what happens on stderr")
+        ("insecure-skip-verify", "Do not verify registry TLS certificates")
+        ("insecure-allow-http", "Use plain HTTP to talk to the registry")
+        ("username", "Registry user name; the password comes from --password-stdin or "
+         "DOCKER2ACI_PASSWORD", cxxopts::value<std::string>(), "NAME")
+        ("password-stdin", "Read the registry password from standard input")
+        ("cert-dir", "Directory of per-registry CA files, <dir>/<host[:port]>/ca.crt "
+         "(besides /etc/docker/certs.d)", cxxopts::value<std::vector<std::string>>(), "DIR")
+        ("parallel", "Layers downloaded at once", cxxopts::value<int>()->default_value("4"), "N")
+        ("experimental-oci", "Accepted for compatibility; OCI support is always on")
+        ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")
+        ("max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_unpacked_bytes)), "BYTES")
+        ("max-entries", "Most files and directories in one image",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_entries)), "N")
+        ("version", "Print the version and exit")
+        ("h,help", "Print this help and exit")
+        ("images", "", cxxopts::value<std::vector<std::string>>());
+    // clang-format on
     o.parse_positional({"images"});
     return o;
 }
 
 // The original tool used Go's flag package: "-flag", "-flag=value" and "--flag" all work.
 std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
-    static const std::set<std::string> long_flags = {"image",
-                                                     "nosquash",
-                                                     "compression",
-                                                     "compression-level",
-                                                     "threads",
-                                                     "output-dir",
-                                                     "platform",
-                                                     "json",
-                                                     "quiet",
-                                                     "debug",
-                                                     "insecure-skip-verify",
-                                                     "insecure-allow-http",
-                                                     "experimental-oci",
-                                                     "version",
-                                                     "help",
-                                                     "max-metadata-size",
-                                                     "max-unpacked-size",
-                                                     "max-entries"};
+    std::set<std::string> long_flags;
+    const auto parser = make_parser();
+    for (const auto& group : parser.groups()) {
+        for (const auto& option : parser.group_help(group).options) {
+            for (const auto& name : option.l) {
+                if (name.size() > 1) long_flags.insert(name);
+            }
+        }
+    }
     std::vector<std::string> out;
     bool positional_only = false;
     for (int i = 0; i < argc; ++i) {
@@ -90,10 +89,11 @@ std::string usage_text() {
            "  FILE          a docker save archive or OCI archive (gzip, xz, zstd allowed)\n"
            "  -             the same on standard input\n"
            "  DIRECTORY     an OCI image layout\n"
-           "  docker://[REGISTRY/]NAME[:TAG|@DIGEST]   (registry pulls: not yet supported)\n"
+           "  docker://[REGISTRY/]NAME[:TAG|@DIGEST]   a registry image (Docker Hub by default)\n"
            "\nExamples:\n"
            "  docker save myapp:1.0 | docker2aci -\n"
            "  docker2aci --image mix3/hello:latest images.tar\n"
+           "  echo \"$PASS\" | docker2aci --username me --password-stdin docker://quay.io/me/app:1.0\n"
            "\nExit status: 0 success, 1 conversion error, 2 usage error.\n";
 }
 
@@ -115,6 +115,11 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.json = r.count("json") > 0;
         o.insecure_skip_verify = r.count("insecure-skip-verify") > 0;
         o.insecure_allow_http = r.count("insecure-allow-http") > 0;
+        if (r.count("username")) o.username = r["username"].as<std::string>();
+        o.password_stdin = r.count("password-stdin") > 0;
+        if (r.count("cert-dir")) o.cert_dirs = r["cert-dir"].as<std::vector<std::string>>();
+        o.parallel = r["parallel"].as<int>();
+        if (o.parallel < 1 || o.parallel > 64) throw UsageError("--parallel must be 1 to 64");
         std::string compression = r["compression"].as<std::string>();
         if (compression == "gzip") {
             o.convert.compression.kind = OutputCompression::gzip;

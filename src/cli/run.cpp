@@ -1,9 +1,15 @@
 #include <chrono>
+#include <mutex>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
 #include <iomanip>
 #include <ostream>
 
 #include "aci/manifest.hpp"
 #include "cli/cli.hpp"
+#include "source/registry_source.hpp"
+#include "util/file.hpp"
 #include "util/error.hpp"
 #include "version.hpp"
 
@@ -78,11 +84,42 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     }
     const std::string& arg = options.images.front();
     try {
-        if (arg.rfind("docker://", 0) == 0) {
-            throw Error("registry pulls (docker://) are not supported yet");
-        }
         auto start = Clock::now();
-        Image image = open_local_image(arg, options.source);
+        std::optional<ScratchDir> downloads;
+        Image image;
+        if (arg.rfind("docker://", 0) == 0) {
+            if (options.source.image) throw Error("--image works only with files");
+            PullOptions pull;
+            pull.source = options.source;
+            pull.parallel = options.parallel;
+            pull.registry.insecure_skip_verify = options.insecure_skip_verify;
+            pull.registry.allow_http = options.insecure_allow_http;
+            pull.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
+            for (const auto& d : options.cert_dirs) pull.registry.cert_dirs.push_back(d);
+            pull.registry.credentials.username = options.username;
+            if (options.username) {
+                if (options.password_stdin) {
+                    std::string password;
+                    std::getline(std::cin, password);
+                    pull.registry.credentials.password = password;
+                } else if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) {
+                    pull.registry.credentials.password = p;
+                } else {
+                    throw Error("--username needs --password-stdin or DOCKER2ACI_PASSWORD");
+                }
+            }
+            auto progress_lock = std::make_shared<std::mutex>();
+            if (!options.quiet) {
+                pull.progress = [&err, progress_lock](const std::string& line) {
+                    std::lock_guard lock(*progress_lock);
+                    err << line << "\n" << std::flush;
+                };
+            }
+            downloads.emplace();
+            image = pull_registry_image(arg.substr(9), pull, downloads->path());
+        } else {
+            image = open_local_image(arg, options.source);
+        }
         if (options.debug) {
             err << "debug: " << image.source_kind << " image " << image.image_id << ", "
                 << image.layers.size() << " layer(s)\n";

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "image/descriptor.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
 
@@ -14,66 +15,6 @@ using nlohmann::json;
 namespace {
 
 constexpr int kMaxIndexDepth = 4;
-
-const std::set<std::string>& index_types() {
-    static const std::set<std::string> t = {
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json"};
-    return t;
-}
-const std::set<std::string>& manifest_types() {
-    static const std::set<std::string> t = {"application/vnd.oci.image.manifest.v1+json",
-                                            "application/vnd.docker.distribution.manifest.v2+json"};
-    return t;
-}
-const std::set<std::string>& layer_types() {
-    static const std::set<std::string> t = {
-        "application/vnd.oci.image.layer.v1.tar",
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-        "application/vnd.docker.image.rootfs.diff.tar",
-        "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"};
-    return t;
-}
-
-struct Descriptor {
-    std::string media_type;
-    Digest digest;
-    uint64_t size = 0;
-    std::optional<Platform> platform;
-    std::map<std::string, std::string> annotations;
-};
-
-Descriptor parse_descriptor(const json& d, const std::string& what) {
-    if (!d.is_object()) throw Error(what + ": descriptor is not an object");
-    Descriptor out;
-    if (d.contains("mediaType") && d["mediaType"].is_string()) out.media_type = d["mediaType"];
-    if (!d.contains("digest") || !d["digest"].is_string())
-        throw Error(what + ": descriptor without digest");
-    out.digest = with_context(what, [&] { return Digest::parse(d["digest"].get<std::string>()); });
-    if (d.contains("size")) {
-        if (!d["size"].is_number_unsigned()) throw Error(what + ": descriptor size is not a count");
-        out.size = d["size"].get<uint64_t>();
-    }
-    if (d.contains("platform") && d["platform"].is_object()) {
-        const json& p = d["platform"];
-        Platform pl;
-        pl.os = p.value("os", "");
-        pl.architecture = p.value("architecture", "");
-        pl.variant = p.value("variant", "");
-        out.platform = pl;
-    }
-    if (d.contains("annotations") && d["annotations"].is_object()) {
-        for (auto kv = d["annotations"].begin(); kv != d["annotations"].end(); ++kv) {
-            if (kv->is_string()) out.annotations[kv.key()] = kv->get<std::string>();
-        }
-    }
-    return out;
-}
 
 std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& limits,
                       const std::string& what) {
@@ -94,23 +35,6 @@ std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& l
         throw Error(bundle.describe() + ": " + what + " " + path + " size mismatch");
     }
     return text;
-}
-
-std::vector<Descriptor> manifests_of(const json& index, const std::string& what) {
-    if (!index.is_object()) throw Error(what + ": not a JSON object");
-    if (index.contains("layers") || index.contains("config")) {
-        throw Error(what + ": is both an index and a manifest");
-    }
-    auto it = index.find("manifests");
-    if (it == index.end() || !it->is_array()) throw Error(what + ": no manifests list");
-    std::vector<Descriptor> out;
-    for (const auto& d : *it) out.push_back(parse_descriptor(d, what));
-    return out;
-}
-
-bool is_attestation(const Descriptor& d) {
-    return (d.platform && d.platform->os == "unknown") ||
-           d.annotations.count("vnd.docker.reference.type");
 }
 
 }  // namespace
@@ -141,7 +65,7 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
         std::vector<std::pair<Descriptor, int>> todo;
         json top = parse_metadata_json(bundle.read_file("index.json", limits.max_metadata_bytes),
                                        "index.json");
-        for (auto& d : manifests_of(top, "index.json")) todo.emplace_back(d, 0);
+        for (auto& d : index_manifests(top, "index.json")) todo.emplace_back(d, 0);
         while (!todo.empty()) {
             auto [d, depth] = todo.back();
             todo.pop_back();
@@ -150,7 +74,7 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
                 parse_metadata_json(read_blob(bundle, d, limits, "manifest"), d.digest.str());
             if (doc.contains("manifests")) {
                 if (depth >= kMaxIndexDepth) continue;
-                for (auto& inner : manifests_of(doc, d.digest.str()))
+                for (auto& inner : index_manifests(doc, d.digest.str()))
                     todo.emplace_back(inner, depth + 1);
                 continue;
             }
@@ -171,7 +95,7 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
     const Limits& limits = options.limits;
     json top = parse_metadata_json(bundle->read_file("index.json", limits.max_metadata_bytes),
                                    where + ": index.json");
-    std::vector<Descriptor> tops = manifests_of(top, where + ": index.json");
+    std::vector<Descriptor> tops = index_manifests(top, where + ": index.json");
 
     // Each top-level entry's name: io.containerd.image.name, or ref.name, which is either
     // a full reference or (skopeo, umoci, buildah) just a tag of the layout itself.
@@ -239,71 +163,44 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
     if (chosen.empty()) throw Error(where + ": holds no image");
 
     // Walk indexes down to one manifest for the requested platform.
-    std::optional<Descriptor> manifest;
-    std::vector<Descriptor> level = chosen;
-    for (int depth = 0; depth <= kMaxIndexDepth && !manifest; ++depth) {
-        std::vector<Descriptor> next;
-        std::vector<std::string> seen_platforms;
-        for (const auto& d : level) {
-            if (is_attestation(d)) continue;
-            if (d.platform) {
-                seen_platforms.push_back(d.platform->str());
-                if (!options.platform.matches(*d.platform)) continue;
-            }
-            if (index_types().count(d.media_type) ||
-                (d.media_type.empty() && bundle->exists(blob_path(d.digest)) &&
-                 parse_metadata_json(read_blob(*bundle, d, limits, "index"), d.digest.str())
-                     .contains("manifests"))) {
-                json inner =
-                    parse_metadata_json(read_blob(*bundle, d, limits, "index"), d.digest.str());
-                for (auto& m : manifests_of(inner, where + ": index " + d.digest.str()))
-                    next.push_back(m);
-                continue;
-            }
-            manifest = d;
-            break;
+    Descriptor current = chosen.size() == 1 ? chosen.front()
+                                            : choose_platform(chosen, options.platform, where);
+    for (int depth = 0;; ++depth) {
+        bool index = is_index_media_type(current.media_type);
+        json doc;
+        if (!index && current.media_type.empty()) {
+            doc = parse_metadata_json(read_blob(*bundle, current, limits, "manifest"), current.digest.str());
+            index = doc.is_object() && doc.contains("manifests");
         }
-        if (!manifest && next.empty()) {
-            std::string list;
-            for (const auto& p : seen_platforms) list += (list.empty() ? "" : ", ") + p;
-            throw Error(where + ": no image for platform " + options.platform.str() +
-                        (list.empty() ? "" : " (available: " + list + ")"));
+        if (!index) break;
+        if (depth >= kMaxIndexDepth) throw Error(where + ": indexes nested too deeply");
+        if (doc.is_null()) {
+            doc = parse_metadata_json(read_blob(*bundle, current, limits, "index"), current.digest.str());
         }
-        level = std::move(next);
+        current = choose_platform(index_manifests(doc, where + ": index " + current.digest.str()),
+                                  options.platform, where + ": index " + current.digest.str());
     }
-    if (!manifest) throw Error(where + ": indexes nested too deeply");
-
-    json doc = parse_metadata_json(read_blob(*bundle, *manifest, limits, "manifest"),
-                                   where + ": manifest " + manifest->digest.str());
-    if (!doc.is_object() || !doc.contains("config") || !doc.contains("layers") ||
-        !doc["layers"].is_array()) {
-        throw Error(where + ": manifest " + manifest->digest.str() + " lacks config or layers");
+    if (!current.media_type.empty() && !is_manifest_media_type(current.media_type)) {
+        throw Error(where + ": unsupported manifest media type " + current.media_type);
     }
-    if (doc.contains("manifests")) {
-        throw Error(where + ": manifest " + manifest->digest.str() +
-                    " is both an index and a manifest");
-    }
-    if (!manifest->media_type.empty() && !manifest_types().count(manifest->media_type)) {
-        throw Error(where + ": unsupported manifest media type " + manifest->media_type);
-    }
-    Descriptor config = parse_descriptor(doc["config"], where + ": manifest config");
+    const Descriptor& manifest = current;
+    ImageManifestDoc parsed = parse_image_manifest(
+        parse_metadata_json(read_blob(*bundle, manifest, limits, "manifest"),
+                            where + ": manifest " + manifest.digest.str()),
+        where + ": manifest " + manifest.digest.str());
+    const Descriptor& config = parsed.config;
     std::string config_text = read_blob(*bundle, config, limits, "config");
 
     Image image;
     image.source_kind = "oci-layout";
     image.fallback_name = fallback_name;
     image.reference = reference;
-    image.manifest_digest = manifest->digest.str();
+    image.manifest_digest = manifest.digest.str();
     image.image_id = config.digest.str();
     image.config = ImageConfig::parse(config_text, where + ": config " + config.digest.str());
-    const json& layers = doc["layers"];
-    check_layer_count(image.config, layers.size(), where + ": manifest " + manifest->digest.str());
-    for (size_t i = 0; i < layers.size(); ++i) {
-        Descriptor d = parse_descriptor(layers[i], where + ": layer " + std::to_string(i + 1));
-        if (!d.media_type.empty() && !layer_types().count(d.media_type)) {
-            throw Error(where + ": layer " + d.digest.str() + " has unsupported media type " +
-                        d.media_type);
-        }
+    check_layer_count(image.config, parsed.layers.size(), where + ": manifest " + manifest.digest.str());
+    for (size_t i = 0; i < parsed.layers.size(); ++i) {
+        const Descriptor& d = parsed.layers[i];
         std::string path = blob_path(d.digest);
         if (!bundle->exists(path)) throw Error(where + ": layer blob " + path + " is missing");
         LayerSource layer;

@@ -1,0 +1,256 @@
+#include "registry/auth.hpp"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace d2a {
+
+using nlohmann::json;
+
+namespace {
+
+bool is_token_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+void skip_space(std::string_view s, size_t& i) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+    return s;
+}
+
+}  // namespace
+
+std::vector<Challenge> parse_www_authenticate(std::string_view s) {
+    std::vector<Challenge> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        skip_space(s, i);
+        while (i < s.size() && s[i] == ',') {
+            ++i;
+            skip_space(s, i);
+        }
+        size_t start = i;
+        while (i < s.size() && is_token_char(s[i])) ++i;
+        if (i == start) break;
+        std::string token(s.substr(start, i - start));
+        skip_space(s, i);
+        // A parameter (name=value) continues the current challenge; a bare token starts one.
+        if (i < s.size() && s[i] == '=' && !out.empty()) {
+            ++i;
+            skip_space(s, i);
+            std::string value;
+            if (i < s.size() && s[i] == '"') {
+                ++i;
+                while (i < s.size() && s[i] != '"') {
+                    if (s[i] == '\\' && i + 1 < s.size()) ++i;
+                    value += s[i++];
+                }
+                if (i < s.size()) ++i;  // closing quote
+            } else {
+                size_t vstart = i;
+                while (i < s.size() && s[i] != ',' && s[i] != ' ') ++i;
+                value = std::string(s.substr(vstart, i - vstart));
+            }
+            out.back().params[lower(token)] = value;
+            skip_space(s, i);
+            if (i < s.size() && s[i] == ',') ++i;
+            continue;
+        }
+        Challenge c;
+        c.scheme = lower(token);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::string base64_encode(std::string_view in) {
+    static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    size_t i = 0;
+    while (i + 2 < in.size()) {
+        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+        i += 3;
+    }
+    if (i + 1 == in.size()) {
+        uint32_t v = uint8_t(in[i]) << 16;
+        out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+    }
+    return out;
+}
+
+std::string base64_decode(std::string_view in) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z') return c - 'A';
+        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+        if (c >= '0' && c <= '9') return c - '0' + 52;
+        if (c == '+' || c == '-') return 62;
+        if (c == '/' || c == '_') return 63;
+        return -1;
+    };
+    std::string out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        if (c == '=' || c == '\n' || c == '\r') continue;
+        int v = val(c);
+        if (v < 0) throw Error("invalid base64 in credentials");
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+std::optional<Credentials> credentials_from_helper(const std::string& helper,
+                                                   const std::string& server) {
+    std::string program = "docker-credential-" + helper;
+    int in_pipe[2], out_pipe[2];
+    if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw_errno("pipe");
+    pid_t pid = fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        dup2(in_pipe[0], 0);
+        dup2(out_pipe[1], 1);
+        int devnull = ::open("/dev/null", O_WRONLY);
+        if (devnull >= 0) dup2(devnull, 2);
+        close(in_pipe[1]);
+        close(out_pipe[0]);
+        execlp(program.c_str(), program.c_str(), "get", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    std::string request = server + "\n";
+    ssize_t ignored = write(in_pipe[1], request.data(), request.size());
+    (void)ignored;
+    close(in_pipe[1]);
+    std::string output;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(out_pipe[0], buf, sizeof buf);
+        if (n <= 0) break;
+        if (output.size() + static_cast<size_t>(n) > (1 << 20)) break;
+        output.append(buf, static_cast<size_t>(n));
+    }
+    close(out_pipe[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+        throw Error("credential helper " + program + " could not be run");
+    }
+    if (WEXITSTATUS(status) != 0) return std::nullopt;  // "credentials not found"
+    try {
+        json j = json::parse(output);
+        Credentials c{j.value("Username", ""), j.value("Secret", "")};
+        if (c.username.empty() && c.password.empty()) return std::nullopt;
+        return c;
+    } catch (const json::exception&) {
+        throw Error("credential helper " + program + " returned invalid JSON");
+    }
+}
+
+namespace {
+
+std::optional<json> load_json_file(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        return json::parse(ss.str());
+    } catch (const json::exception&) {
+        throw Error(path + ": invalid JSON");
+    }
+}
+
+// The keys a registry may be stored under in auths/credHelpers.
+std::vector<std::string> config_keys(const std::string& registry) {
+    std::vector<std::string> keys = {registry, "https://" + registry, "http://" + registry,
+                                     "https://" + registry + "/v1/", "https://" + registry + "/v2/"};
+    if (registry == "registry-1.docker.io") {
+        for (const char* k : {"https://index.docker.io/v1/", "index.docker.io", "docker.io",
+                              "https://index.docker.io/v1", "registry-1.docker.io"}) {
+            keys.emplace_back(k);
+        }
+    }
+    return keys;
+}
+
+std::optional<Credentials> from_auths(const json& config, const std::string& registry) {
+    auto auths = config.find("auths");
+    if (auths == config.end() || !auths->is_object()) return std::nullopt;
+    for (const auto& key : config_keys(registry)) {
+        auto e = auths->find(key);
+        if (e == auths->end() || !e->is_object()) continue;
+        std::string auth = e->value("auth", "");
+        if (!auth.empty()) {
+            std::string decoded = base64_decode(auth);
+            auto colon = decoded.find(':');
+            if (colon == std::string::npos) throw Error("credentials for " + registry + " are malformed");
+            return Credentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+        }
+        if (e->contains("username")) return Credentials{e->value("username", ""), e->value("password", "")};
+    }
+    return std::nullopt;
+}
+
+std::string helper_server(const std::string& registry) {
+    return registry == "registry-1.docker.io" ? "https://index.docker.io/v1/" : registry;
+}
+
+}  // namespace
+
+std::optional<Credentials> find_credentials(const std::string& registry,
+                                            const CredentialOptions& options) {
+    if (options.username) return Credentials{*options.username, options.password.value_or("")};
+    if (const char* f = std::getenv("REGISTRY_AUTH_FILE"); f && *f) {
+        if (auto j = load_json_file(f)) {
+            if (auto c = from_auths(*j, registry)) return c;
+        }
+    }
+    std::string path;
+    if (const char* d = std::getenv("DOCKER_CONFIG"); d && *d) {
+        path = std::string(d) + "/config.json";
+    } else if (const char* h = std::getenv("HOME"); h && *h) {
+        path = std::string(h) + "/.docker/config.json";
+    }
+    if (path.empty()) return std::nullopt;
+    auto config = load_json_file(path);
+    if (!config || !config->is_object()) return std::nullopt;
+    if (auto helpers = config->find("credHelpers"); helpers != config->end() && helpers->is_object()) {
+        for (const auto& key : config_keys(registry)) {
+            auto h = helpers->find(key);
+            if (h != helpers->end() && h->is_string()) {
+                return credentials_from_helper(h->get<std::string>(), helper_server(registry));
+            }
+        }
+    }
+    if (auto c = from_auths(*config, registry)) return c;
+    if (auto store = config->find("credsStore"); store != config->end() && store->is_string()) {
+        return credentials_from_helper(store->get<std::string>(), helper_server(registry));
+    }
+    return std::nullopt;
+}
+
+}  // namespace d2a

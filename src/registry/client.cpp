@@ -1,0 +1,370 @@
+#include "registry/client.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+namespace d2a {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kMaxRetryAfter = std::chrono::seconds(60);
+
+const char* kManifestAccept =
+    "Accept: application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.v1+prettyjws, "
+    "application/vnd.docker.distribution.manifest.v1+json";
+
+bool transient(long status) { return status == 408 || status == 429 || status >= 500; }
+
+std::string url_escape(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '/') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+// The registry's own words from an error body ({"errors":[{"code","message"}]}).
+std::string registry_message(const HttpResponse& r) {
+    try {
+        json j = json::parse(r.body);
+        if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+            const json& e = j["errors"][0];
+            std::string msg = e.value("message", "");
+            std::string code = e.value("code", "");
+            return code.empty() ? msg : code + ": " + msg;
+        }
+        if (j.contains("details") && j["details"].is_string()) return j["details"];
+    } catch (const json::exception&) {
+    }
+    return "";
+}
+
+std::string describe_status(const HttpResponse& r, const std::string& what) {
+    std::string kind;
+    switch (r.status) {
+        case 401: kind = "unauthorized"; break;
+        case 403: kind = "denied"; break;
+        case 404: kind = "not found"; break;
+        case 429: kind = "too many requests"; break;
+        default: kind = "HTTP " + std::to_string(r.status);
+    }
+    std::string msg = registry_message(r);
+    return what + ": " + kind + (msg.empty() ? "" : " (" + msg + ")");
+}
+
+}  // namespace
+
+std::chrono::milliseconds parse_retry_after(const std::string& value) {
+    std::chrono::milliseconds wait{0};
+    if (!value.empty() && std::all_of(value.begin(), value.end(), ::isdigit)) {
+        wait = std::chrono::seconds(std::stoll(value.substr(0, 9)));
+    } else {
+        std::tm tm{};
+        if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+            time_t when = timegm(&tm);
+            time_t now = time(nullptr);
+            if (when > now) wait = std::chrono::seconds(when - now);
+        }
+    }
+    return std::min<std::chrono::milliseconds>(wait, kMaxRetryAfter);
+}
+
+RegistryClient::RegistryClient(std::string registry, std::string repository, RegistryOptions options,
+                               std::shared_ptr<AuthState> auth)
+    : registry_(std::move(registry)),
+      repository_(std::move(repository)),
+      options_(std::move(options)),
+      auth_(std::move(auth)) {
+    TlsOptions tls;
+    tls.verify = !options_.insecure_skip_verify;
+    for (const auto& dir : options_.cert_dirs) {
+        std::filesystem::path host_dir = std::filesystem::path(dir) / registry_;
+        std::error_code ec;
+        if (!std::filesystem::is_directory(host_dir, ec)) continue;
+        for (const auto& e : std::filesystem::directory_iterator(host_dir, ec)) {
+            if (e.path().extension() == ".crt") tls.extra_ca_files.push_back(e.path());
+        }
+        if (std::filesystem::exists(host_dir / "client.cert") && std::filesystem::exists(host_dir / "client.key")) {
+            tls.client_cert = host_dir / "client.cert";
+            tls.client_key = host_dir / "client.key";
+        }
+    }
+    std::sort(tls.extra_ca_files.begin(), tls.extra_ca_files.end());
+    http_ = std::make_unique<HttpClient>(std::move(tls));
+}
+
+RegistryClient::~RegistryClient() = default;
+
+std::string RegistryClient::base_url() const {
+    return std::string(options_.allow_http ? "http://" : "https://") + registry_ + "/v2/" + repository_;
+}
+
+void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::string& what,
+                                  const std::string& rejected) {
+    std::lock_guard lock(auth_->mutex);
+    if (auth_->authorization != rejected) return;  // another client already renewed it
+    if (!auth_->credentials_loaded) {
+        auth_->credentials = find_credentials(registry_, options_.credentials);
+        auth_->credentials_loaded = true;
+    }
+    const std::optional<Credentials>& credentials = auth_->credentials;
+    std::string& authorization = auth_->authorization;
+    auto header = unauthorized.header("www-authenticate");
+    if (!header) throw Error(describe_status(unauthorized, what));
+    for (const auto& ch : parse_www_authenticate(*header)) {
+        if (ch.scheme == "basic") {
+            if (!credentials) throw Error(describe_status(unauthorized, what) + "; no credentials for " + registry_);
+            authorization = "Basic " + base64_encode(credentials->username + ":" + credentials->password);
+            return;
+        }
+        if (ch.scheme == "bearer") {
+            auto realm = ch.params.find("realm");
+            if (realm == ch.params.end()) throw Error(what + ": bearer challenge without a realm");
+            std::string url = realm->second;
+            if (url.rfind("https://", 0) != 0 && !(options_.allow_http && url.rfind("http://", 0) == 0)) {
+                throw Error(what + ": token realm " + url + " is not https");
+            }
+            std::string query;
+            if (auto s = ch.params.find("service"); s != ch.params.end()) query += "service=" + url_escape(s->second);
+            std::string scope = "repository:" + repository_ + ":pull";
+            if (auto sc = ch.params.find("scope"); sc != ch.params.end()) scope = sc->second;
+            query += std::string(query.empty() ? "" : "&") + "scope=" + url_escape(scope);
+            HttpRequest token_req;
+            token_req.url = url + (url.find('?') == std::string::npos ? "?" : "&") + query;
+            if (credentials) {
+                // The realm the registry names gets the credentials (Docker Hub's auth
+                // host differs from the registry); nothing else does.
+                token_req.authorization =
+                    "Basic " + base64_encode(credentials->username + ":" + credentials->password);
+                token_req.auth_host = url_host(url);
+            }
+            HttpResponse r;
+            for (int attempt = 1;; ++attempt) {
+                try {
+                    r = http_->perform(token_req);
+                } catch (const Error& e) {
+                    if (attempt >= options_.max_attempts) throw e.within(what + ": token request");
+                    std::this_thread::sleep_for(options_.first_backoff * (1 << (attempt - 1)));
+                    continue;
+                }
+                if (transient(r.status) && attempt < options_.max_attempts) {
+                    std::this_thread::sleep_for(options_.first_backoff * (1 << (attempt - 1)));
+                    continue;
+                }
+                break;
+            }
+            if (r.status != 200) throw Error(describe_status(r, what + ": token request to " + url_host(url)));
+            try {
+                json j = json::parse(r.body);
+                std::string token = j.value("token", "");
+                if (token.empty()) token = j.value("access_token", "");
+                if (token.empty()) throw Error(what + ": token response holds no token");
+                authorization = "Bearer " + token;
+            } catch (const json::exception&) {
+                throw Error(what + ": token response is not JSON");
+            }
+            return;
+        }
+    }
+    throw Error(describe_status(unauthorized, what) + "; unsupported authentication scheme");
+}
+
+HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
+    bool reauthenticated = false;
+    std::chrono::milliseconds backoff = options_.first_backoff;
+    for (int attempt = 1;; ++attempt) {
+        {
+            std::lock_guard lock(auth_->mutex);
+            req.authorization = auth_->authorization;
+        }
+        req.auth_host = registry_;
+        HttpResponse r;
+        try {
+            r = http_->perform(req);
+        } catch (const Error& e) {
+            if (attempt >= options_.max_attempts) throw e.within(what);
+            std::this_thread::sleep_for(backoff);
+            backoff *= 2;
+            continue;
+        }
+        if (r.status == 401 && !reauthenticated) {
+            // First contact, or an expired token: (re)authenticate once and repeat.
+            authenticate(r, what, req.authorization);
+            reauthenticated = true;
+            --attempt;
+            continue;
+        }
+        if (transient(r.status) && attempt < options_.max_attempts) {
+            auto wait = backoff;
+            if (auto ra = r.header("retry-after")) wait = std::max(wait, parse_retry_after(*ra));
+            std::this_thread::sleep_for(wait);
+            backoff *= 2;
+            continue;
+        }
+        return r;
+    }
+}
+
+FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
+    std::string what = registry_ + "/" + repository_ + ":" + reference;
+    if (reference.find(':') != std::string::npos) what = registry_ + "/" + repository_ + "@" + reference;
+    HttpRequest req;
+    req.url = base_url() + "/manifests/" + reference;
+    req.headers = {kManifestAccept};
+    req.max_body = options_.max_manifest_bytes;
+    HttpResponse r = request(req, what);
+    if (r.status != 200) throw Error(describe_status(r, "manifest " + what));
+    FetchedManifest m;
+    m.body = std::move(r.body);
+    auto by_digest = Digest::try_parse(reference);
+    Digest actual = Digest::of(m.body, by_digest ? by_digest->algorithm : HashAlgorithm::sha256);
+    if (by_digest && !(actual == *by_digest)) {
+        throw Error("manifest " + what + ": digest mismatch: got " + actual.str());
+    }
+    m.digest = actual;
+    try {
+        json j = json::parse(m.body);
+        if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string()) {
+            m.media_type = j["mediaType"];
+        } else if (j.is_object() && j.value("schemaVersion", 0) == 1) {
+            m.media_type = "application/vnd.docker.distribution.manifest.v1+json";
+        }
+    } catch (const json::exception&) {
+        throw Error("manifest " + what + ": invalid JSON");
+    }
+    if (m.media_type.empty()) {
+        // Some writers (umoci) leave mediaType out: trust the Content-Type header.
+        std::string ct = r.header("content-type").value_or("");
+        m.media_type = ct.substr(0, ct.find(';'));
+    }
+    // A signed schema 1 manifest's digest covers its payload without the signatures, so
+    // only other kinds can be checked against Docker-Content-Digest.
+    if (auto header = r.header("docker-content-digest");
+        header && m.media_type.find("manifest.v1+") == std::string::npos) {
+        auto claimed = Digest::try_parse(*header);
+        if (claimed && claimed->algorithm == actual.algorithm && !(*claimed == actual)) {
+            throw Error("manifest " + what + ": body does not match Docker-Content-Digest " + *header);
+        }
+    }
+    return m;
+}
+
+std::string RegistryClient::fetch_small_blob(const Digest& digest, uint64_t max_bytes) {
+    std::string what = "blob " + digest.str();
+    HttpRequest req;
+    req.url = base_url() + "/blobs/" + digest.str();
+    req.max_body = max_bytes;
+    HttpResponse r = request(req, what);
+    if (r.status != 200) throw Error(describe_status(r, what));
+    Digest actual = Digest::of(r.body, digest.algorithm);
+    if (!(actual == digest)) throw Error(what + ": digest mismatch: got " + actual.str());
+    return r.body;
+}
+
+void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
+                                const std::filesystem::path& dest,
+                                const std::function<void(uint64_t)>& progress) {
+    const std::string what = "blob " + digest.str();
+    FileDescriptor fd(::open(dest.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd.valid()) throw_errno(dest.string());
+    std::chrono::milliseconds backoff = options_.first_backoff;
+    int failures = 0;
+    for (;;) {
+        uint64_t have = file_size(fd.get());
+        if (size && have > *size) {
+            if (::ftruncate(fd.get(), 0) != 0) throw_errno(dest.string());
+            have = 0;
+        }
+        if (size && have == *size && have > 0) break;
+        if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(dest.string());
+        HttpRequest req;
+        req.url = base_url() + "/blobs/" + digest.str();
+        if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
+        uint64_t written = have;
+        bool restart = false;
+        // A 200 answer to a Range request is appended too, then discarded below: the
+        // status is known only once the body has started.
+        req.sink = [&](const char* data, size_t n) {
+            if (size && written + n > *size) return false;  // more than the descriptor says
+            write_fully(fd.get(), data, n, dest.string());
+            written += n;
+            if (progress) progress(written);
+            return true;
+        };
+        // The status decides where the body goes: a 200 to a Range request restarts.
+        HttpResponse r;
+        std::string failure;
+        try {
+            r = request(req, what);
+        } catch (const Error& e) {
+            failure = e.what();
+        }
+        if (failure.empty()) {
+            if (r.status == 200 && have > 0) {
+                // The server ignored Range: the body (already appended) starts at 0.
+                restart = true;
+            } else if (r.status == 416 && have > 0) {
+                restart = true;  // our partial file is not a prefix the server accepts
+            } else if (r.status != 200 && r.status != 206) {
+                throw Error(describe_status(r, what));
+            }
+        }
+        if (restart) {
+            if (::ftruncate(fd.get(), 0) != 0) throw_errno(dest.string());
+            if (++failures >= options_.max_attempts) throw Error(what + ": server does not honour Range");
+            continue;
+        }
+        if (!failure.empty()) {
+            // A dropped connection: keep what arrived and resume after a pause.
+            if (++failures >= options_.max_attempts) throw Error(failure);
+            std::this_thread::sleep_for(backoff);
+            backoff *= 2;
+            continue;
+        }
+        if (!size || written == *size) break;
+        if (++failures >= options_.max_attempts) {
+            throw Error(what + ": got " + std::to_string(written) + " of " + std::to_string(*size) + " bytes");
+        }
+    }
+    // Verify the whole file.
+    uint64_t total = file_size(fd.get());
+    if (size && total != *size) {
+        throw Error(what + ": size mismatch: expected " + std::to_string(*size) + " bytes, got " +
+                    std::to_string(total));
+    }
+    Hasher h(digest.algorithm);
+    std::vector<char> buf(1 << 20);
+    for (uint64_t off = 0; off < total;) {
+        ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off));
+        if (n <= 0) throw_errno(dest.string());
+        h.update(buf.data(), static_cast<size_t>(n));
+        off += static_cast<uint64_t>(n);
+    }
+    std::string actual = digest.algorithm_name() + ":" + h.hex_digest();
+    if (actual != digest.str()) {
+        ::ftruncate(fd.get(), 0);
+        throw Error(what + ": digest mismatch: got " + actual);
+    }
+}
+
+}  // namespace d2a

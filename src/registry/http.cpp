@@ -1,0 +1,245 @@
+#include "registry/http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace d2a {
+
+std::optional<std::string> HttpResponse::header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    if (it == headers.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string url_host(const std::string& url) {
+    auto scheme = url.find("://");
+    size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+    size_t end = url.find_first_of("/?#", start);
+    std::string host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+    std::transform(host.begin(), host.end(), host.begin(), ::tolower);
+    return host;
+}
+
+namespace {
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The CA bundle: the system store (or SSL_CERT_FILE / SSL_CERT_DIR, as OpenSSL and Go
+// read them) plus any extra files.
+std::string ca_bundle(const std::vector<std::string>& extra) {
+    std::string pem;
+    const char* file = std::getenv("SSL_CERT_FILE");
+    const char* dir = std::getenv("SSL_CERT_DIR");
+    if (file && *file) {
+        pem += read_text_file(file) + "\n";
+    } else {
+        for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
+            if (std::filesystem::exists(p)) {
+                pem += read_text_file(p) + "\n";
+                break;
+            }
+        }
+    }
+    if (dir && *dir) {
+        std::error_code ec;
+        std::vector<std::string> files;
+        for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+            auto ext = e.path().extension().string();
+            if (e.is_regular_file() && (ext == ".pem" || ext == ".crt")) files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) pem += read_text_file(f) + "\n";
+    }
+    for (const auto& f : extra) {
+        if (!std::filesystem::exists(f)) throw Error("CA file " + f + " does not exist");
+        pem += read_text_file(f) + "\n";
+    }
+    return pem;
+}
+
+std::string env_either(const char* lower, const char* upper) {
+    const char* v = std::getenv(lower);
+    if (!v || !*v) v = std::getenv(upper);
+    return v ? v : "";
+}
+
+struct Transfer {
+    HttpResponse* response;
+    const HttpRequest* request;
+    std::string error;
+    bool aborted = false;
+};
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    std::string line(data, size * count);
+    if (line.rfind("HTTP/", 0) == 0) {
+        t->response->headers.clear();  // a new response (after 100 Continue, say)
+        return size * count;
+    }
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+        std::string name = line.substr(0, colon);
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        std::string value = line.substr(colon + 1);
+        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+            value.pop_back();
+        }
+        size_t s = value.find_first_not_of(' ');
+        t->response->headers.emplace(name, s == std::string::npos ? "" : value.substr(s));
+    }
+    return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    size_t n = size * count;
+    if (t->request->sink && t->response->status / 100 == 2) {
+        if (!t->request->sink(data, n)) {
+            t->aborted = true;
+            return 0;
+        }
+        return n;
+    }
+    if (t->response->body.size() + n > t->request->max_body) {
+        t->error = "response body larger than " + std::to_string(t->request->max_body) + " bytes";
+        t->aborted = true;
+        return 0;
+    }
+    t->response->body.append(data, n);
+    return n;
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+    CURL* curl = nullptr;
+    TlsOptions tls;
+    std::string bundle;
+};
+
+HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
+    static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+    if (!initialised) throw Error("cannot initialise libcurl");
+    impl_->curl = curl_easy_init();
+    if (!impl_->curl) throw Error("cannot initialise libcurl");
+    impl_->tls = std::move(tls);
+    if (impl_->tls.verify) impl_->bundle = ca_bundle(impl_->tls.extra_ca_files);
+}
+
+HttpClient::~HttpClient() {
+    if (impl_->curl) curl_easy_cleanup(impl_->curl);
+}
+
+HttpResponse HttpClient::perform(HttpRequest request) {
+    CURL* c = impl_->curl;
+    std::string url = request.url;
+    for (int redirects = 0;; ++redirects) {
+        curl_easy_reset(c);
+        HttpResponse response;
+        Transfer transfer{&response, &request, "", false};
+        curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        if (!request.body.empty()) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.c_str());
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+        }
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+        // A transfer slower than 1 KB/s for 60 s is stalled: fail and let the caller retry.
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        if (request.timeout_seconds) curl_easy_setopt(c, CURLOPT_TIMEOUT, request.timeout_seconds);
+        curl_easy_setopt(c, CURLOPT_USERAGENT, "docker2aci/0.18");
+        curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &transfer);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (impl_->tls.verify) {
+            curl_blob blob{impl_->bundle.data(), impl_->bundle.size(), CURL_BLOB_NOCOPY};
+            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+        } else {
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (!impl_->tls.client_cert.empty()) {
+            curl_easy_setopt(c, CURLOPT_SSLCERT, impl_->tls.client_cert.c_str());
+            curl_easy_setopt(c, CURLOPT_SSLKEY, impl_->tls.client_key.c_str());
+        }
+        // libcurl reads http_proxy, https_proxy and no_proxy/NO_PROXY itself but ignores
+        // the upper-case HTTP_PROXY; honour both spellings as other tools do.
+        std::string proxy = url.rfind("https:", 0) == 0 ? env_either("https_proxy", "HTTPS_PROXY")
+                                                        : env_either("http_proxy", "HTTP_PROXY");
+        if (!proxy.empty()) curl_easy_setopt(c, CURLOPT_PROXY, proxy.c_str());
+
+        curl_slist* headers = nullptr;
+        for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
+        if (!request.authorization.empty() && url_host(url) == request.auth_host) {
+            headers = curl_slist_append(headers, ("Authorization: " + request.authorization).c_str());
+        }
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        // The status is needed before the body arrives, to route it to the sink.
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
+            auto* t = static_cast<Transfer*>(u);
+            std::string line(d, s * n);
+            if (line.rfind("HTTP/", 0) == 0) {
+                auto sp = line.find(' ');
+                if (sp != std::string::npos) t->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
+            }
+            return on_header(d, s, n, u);
+        });
+        CURLcode rc = curl_easy_perform(c);
+        curl_slist_free_all(headers);
+        if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && transfer.aborted && transfer.error.empty())) {
+            if (!transfer.error.empty()) throw Error(url_host(url) + ": " + transfer.error);
+            throw Error(url_host(url) + ": " + curl_easy_strerror(rc));
+        }
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        response.status = status;
+        response.url = url;
+        if (transfer.aborted) throw Error(url_host(url) + ": transfer aborted");
+        if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+            auto location = response.header("location");
+            if (!location) throw Error(url_host(url) + ": redirect without a Location");
+            if (redirects >= 10) throw Error(url_host(url) + ": too many redirects");
+            char* next = nullptr;
+            CURLU* u = curl_url();
+            curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
+            curl_url_set(u, CURLUPART_URL, location->c_str(), 0);  // resolves relative targets
+            curl_url_get(u, CURLUPART_URL, &next, 0);
+            std::string resolved = next ? next : "";
+            curl_free(next);
+            curl_url_cleanup(u);
+            if (resolved.rfind("http://", 0) != 0 && resolved.rfind("https://", 0) != 0) {
+                throw Error(url_host(url) + ": redirect to an unsupported URL");
+            }
+            // Going from https to http would drop TLS: refuse.
+            if (url.rfind("https://", 0) == 0 && resolved.rfind("http://", 0) == 0) {
+                throw Error(url_host(url) + ": refusing a redirect from https to http");
+            }
+            url = resolved;
+            if (request.method == "POST" && status == 303) request.method = "GET";
+            continue;
+        }
+        return response;
+    }
+}
+
+}  // namespace d2a

@@ -1,0 +1,63 @@
+// HTTP for registries (libcurl): one request at a time per client, redirects followed by
+// hand so credentials never travel to another host, TLS verified against the system
+// store plus SSL_CERT_FILE / SSL_CERT_DIR and per-registry CA files.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace d2a {
+
+struct HttpResponse {
+    long status = 0;
+    std::multimap<std::string, std::string> headers;  // names lower-cased
+    std::string body;                                   // unless streamed to a sink
+    std::string url;                                    // after redirects
+    [[nodiscard]] std::optional<std::string> header(const std::string& lower_name) const;
+};
+
+struct TlsOptions {
+    bool verify = true;
+    std::vector<std::string> extra_ca_files;  // added to the system store
+    std::string client_cert;                  // PEM, optional
+    std::string client_key;
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;
+    std::vector<std::string> headers;  // "Name: value"
+    // Credentials: sent only to `auth_host` (host[:port]); dropped on a redirect elsewhere.
+    std::string authorization;
+    std::string auth_host;
+    std::string body;
+    // Streams the body here instead of HttpResponse::body (2xx only); returning false aborts.
+    std::function<bool(const char*, size_t)> sink;
+    size_t max_body = 4 << 20;  // for buffered bodies
+    long timeout_seconds = 0;   // 0: none (stalls are caught by the low-speed limit)
+};
+
+class HttpClient {
+  public:
+    explicit HttpClient(TlsOptions tls);
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+    ~HttpClient();
+
+    // Performs the request, following up to 10 redirects. Throws Error on transport
+    // failures (connection refused, reset, TLS); HTTP errors come back as statuses.
+    HttpResponse perform(HttpRequest request);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// "https://host:port/path" -> "host:port".
+std::string url_host(const std::string& url);
+
+}  // namespace d2a

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""A minimal registry token server (Docker token auth) for the tests.
+
+  token_server.py PORT KEY.pem CERT.pem SERVICE ISSUER USER PASSWORD
+
+GET /token?service=...&scope=repository:NAME:pull with Basic USER:PASSWORD answers
+{"token", "access_token", "expires_in"}: an RS256 JWT with the signing certificate in
+x5c, granting the pull and push actions requested. Wrong or missing credentials get 401. Every
+request is logged to stdout as "METHOD PATH AUTH-PRESENT" for the tests to inspect.
+"""
+import base64
+import http.server
+import json
+import sys
+import time
+import urllib.parse
+import uuid
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+port, key_file, cert_file, service, issuer, user, password = sys.argv[1:8]
+key = serialization.load_pem_private_key(open(key_file, "rb").read(), password=None)
+cert = x509.load_pem_x509_certificate(open(cert_file, "rb").read())
+x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        print("GET %s %s" % (self.path.split("?")[0], "auth" if auth else "noauth"), flush=True)
+        url = urllib.parse.urlparse(self.path)
+        if url.path != "/token":
+            self.send_response(404)
+            self.end_headers()
+            return
+        q = urllib.parse.parse_qs(url.query)
+        expected = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        if auth != expected:
+            body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        access = []
+        for scope in q.get("scope", []):
+            kind, name, actions = scope.split(":")
+            access.append({"type": kind, "name": name, "actions": [a for a in actions.split(",") if a in ("pull", "push")]})
+        now = int(time.time())
+        claims = {"iss": issuer, "sub": user, "aud": q.get("service", [service])[0], "exp": now + 300,
+                  "nbf": now - 10, "iat": now, "jti": str(uuid.uuid4()), "access": access}
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"x5c": [x5c]})
+        body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
