@@ -202,7 +202,8 @@ HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
         try {
             r = http_->perform(req);
         } catch (const Error& e) {
-            if (attempt >= options_.max_attempts) throw e.within(what);
+            // A streamed body may be partly written: its caller resumes with Range.
+            if (req.sink || attempt >= options_.max_attempts) throw e.within(what);
             std::this_thread::sleep_for(backoff);
             backoff *= 2;
             continue;
@@ -301,17 +302,22 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         req.url = base_url() + "/blobs/" + digest.str();
         if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
         uint64_t written = have;
-        bool restart = false;
-        // A 200 answer to a Range request is appended too, then discarded below: the
-        // status is known only once the body has started.
-        req.sink = [&](const char* data, size_t n) {
+        bool first_chunk = true;
+        req.sink = [&](long status, const char* data, size_t n) {
+            if (first_chunk) {
+                first_chunk = false;
+                // A server that ignores Range sends the whole blob: start over.
+                if (status == 200 && written > 0) {
+                    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0) return false;
+                    written = 0;
+                }
+            }
             if (size && written + n > *size) return false;  // more than the descriptor says
             write_fully(fd.get(), data, n, dest.string());
             written += n;
             if (progress) progress(written);
             return true;
         };
-        // The status decides where the body goes: a 200 to a Range request restarts.
         HttpResponse r;
         std::string failure;
         try {
@@ -319,22 +325,15 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         } catch (const Error& e) {
             failure = e.what();
         }
-        if (failure.empty()) {
-            if (r.status == 200 && have > 0) {
-                // The server ignored Range: the body (already appended) starts at 0.
-                restart = true;
-            } else if (r.status == 416 && have > 0) {
-                restart = true;  // our partial file is not a prefix the server accepts
-            } else if (r.status != 200 && r.status != 206) {
-                throw Error(describe_status(r, what));
-            }
-        }
-        if (restart) {
+        if (failure.empty() && r.status == 416 && have > 0) {
+            // Our partial file is not a prefix the server will continue: start over.
             if (::ftruncate(fd.get(), 0) != 0) throw_errno(dest.string());
-            if (++failures >= options_.max_attempts) throw Error(what + ": server does not honour Range");
+            if (++failures >= options_.max_attempts) throw Error(what + ": server refuses to resume");
             continue;
         }
+        if (failure.empty() && r.status != 200 && r.status != 206) throw Error(describe_status(r, what));
         if (!failure.empty()) {
+            if (size && written > *size) throw Error(what + ": more data than the " + std::to_string(*size) + " bytes its descriptor gives");
             // A dropped connection: keep what arrived and resume after a pause.
             if (++failures >= options_.max_attempts) throw Error(failure);
             std::this_thread::sleep_for(backoff);

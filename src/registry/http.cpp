@@ -108,7 +108,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
     size_t n = size * count;
     if (t->request->sink && t->response->status / 100 == 2) {
-        if (!t->request->sink(data, n)) {
+        if (!t->request->sink(t->response->status, data, n)) {
             t->aborted = true;
             return 0;
         }

@@ -35,8 +35,9 @@ struct HttpRequest {
     std::string authorization;
     std::string auth_host;
     std::string body;
-    // Streams the body here instead of HttpResponse::body (2xx only); returning false aborts.
-    std::function<bool(const char*, size_t)> sink;
+    // Streams a 2xx body here (with its status) instead of into HttpResponse::body;
+    // returning false aborts the transfer.
+    std::function<bool(long status, const char*, size_t)> sink;
     size_t max_body = 4 << 20;  // for buffered bodies
     long timeout_seconds = 0;   // 0: none (stalls are caught by the low-speed limit)
 };

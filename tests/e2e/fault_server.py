@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""A registry that misbehaves on purpose, for what a real one cannot do.
+
+  fault_server.py PORT STORE_DIR LOG
+
+Serves /v2/<name>/manifests/<ref> and /v2/<name>/blobs/<digest> from STORE_DIR (written by
+the test: manifests/<name>/<ref> with a .type file, blobs/<hex>). Repository names pick a
+behaviour:
+  .../r429/...       first request of each path: 429 with Retry-After: 1
+  .../r503/...       first two requests of each path: 503
+  .../drop/...       a blob's first request sends half of it and closes the connection
+  .../norange/...    like drop, and then ignores Range (always 200 with the whole blob)
+  .../badblob/...    blobs are served with their last byte flipped
+  .../redirect/...   blobs answer 307 to the same server under the name "localhost"
+  .../auth/...       everything needs "Authorization: Basic dTpw" (u:p); 401 otherwise
+Every request is logged as "METHOD PATH RANGE AUTH" to LOG.
+"""
+import http.server
+import os
+import sys
+import threading
+
+port, store, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+counts = {}
+lock = threading.Lock()
+
+
+def log(line):
+    with lock, open(log_path, "a") as f:
+        f.write(line + "\n")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_body(self, status, body, ctype="application/octet-stream", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        auth = self.headers.get("Authorization", "")
+        rng = self.headers.get("Range", "")
+        log("%s %s range=%s auth=%s host=%s" % (self.command, self.path, rng or "-", "yes" if auth else "no",
+                                               self.headers.get("Host", "")))
+        with lock:
+            n = counts[self.path] = counts.get(self.path, 0) + 1
+        if self.path == "/v2/" or self.path == "/v2":
+            return self.send_body(200, b"{}", "application/json")
+        parts = self.path.split("/")
+        # The redirect target stands for a blob CDN: it serves without registry credentials.
+        cdn = self.headers.get("Host", "").startswith("localhost")
+        if "/auth/" in self.path and not cdn and auth != "Basic dTpw":
+            return self.send_body(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"who are you"}]}',
+                                  "application/json", [("WWW-Authenticate", 'Basic realm="fault"')])
+        if "/r429/" in self.path and n == 1:
+            return self.send_body(429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}',
+                                  "application/json", [("Retry-After", "1")])
+        if "/r503/" in self.path and n <= 2:
+            return self.send_body(503, b"unavailable", "text/plain")
+        if "manifests" in parts:
+            i = parts.index("manifests")
+            name, ref = "/".join(parts[2:i]), parts[i + 1]
+            path = os.path.join(store, "manifests", name, ref)
+            if not os.path.exists(path):
+                return self.send_body(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}',
+                                      "application/json")
+            ctype = open(path + ".type").read().strip()
+            return self.send_body(200, open(path, "rb").read(), ctype)
+        if "blobs" in parts:
+            digest = parts[parts.index("blobs") + 1]
+            path = os.path.join(store, "blobs", digest.split(":")[1])
+            if not os.path.exists(path):
+                return self.send_body(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}',
+                                      "application/json")
+            data = open(path, "rb").read()
+            if "/redirect/" in self.path and self.headers.get("Host", "").startswith("127.0.0.1"):
+                target = "http://localhost:%d%s" % (port, self.path)
+                return self.send_body(307, b"", "text/plain", [("Location", target)])
+            if "/badblob/" in self.path:
+                data = data[:-1] + bytes([data[-1] ^ 1])
+            if ("/drop/" in self.path or "/norange/" in self.path) and n == 1 and len(data) > 1:
+                half = len(data) // 2
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:half])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if rng and "/norange/" not in self.path:
+                start = int(rng.split("=")[1].split("-")[0])
+                return self.send_body(206, data[start:], extra=[("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))])
+            return self.send_body(200, data)
+        self.send_body(404, b"", "text/plain")
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # the dropped connections are on purpose
+
+
+Server(("127.0.0.1", port), Handler).serve_forever()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Network faults a real registry cannot be made to show (tests/e2e/fault_server.py):
+# 429 with Retry-After, 503 then success, a connection dropped mid-blob (resumed with
+# Range), a server that ignores Range, a blob with the wrong bytes, and a redirect to
+# another host, which must not receive the credentials.
+source "$(dirname "$0")/lib.sh"
+source "$TESTS_DIR/registry_lib.sh"
+
+python3 - "$REPO_DIR/testdata" <<'PY'
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import imagegen as g
+img = g.Image([[("file", "data/big", os.urandom(300000)), ("file", "data/text", b"t" * 1000)],
+               [("file", "data/upper", b"upper\n")]], config={"Cmd": ["/data/upper"]})
+g.write_docker_25([(img, ["fault/app:1"])], "ref.tar", compress=True)
+mb, blobs = img.manifest(compress=True, docker_types=True)
+os.makedirs("store/blobs")
+for d, data in blobs.items():
+    open("store/blobs/" + d[7:], "wb").write(data)
+for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app"):
+    os.makedirs("store/manifests/" + name)
+    open("store/manifests/%s/1" % name, "wb").write(mb)
+    open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
+PY
+PORT=$(free_port)
+python3 "$TESTS_DIR/fault_server.py" "$PORT" store requests.log &
+SERVER_PIDS+=($!)
+wait_port "$PORT"
+mkdir ref-out && d2a -o ref-out ref.tar > /dev/null && unpack_aci ref-out/*.aci want
+
+pull() {  # pull NAME [extra args]: converts into out-NAME, sets RC and ERR
+  local name=$1; shift
+  rm -rf "out-${name//\//-}" && mkdir "out-${name//\//-}"
+  set +e
+  d2a -o "out-${name//\//-}" -q --insecure-allow-http "$@" "docker://127.0.0.1:$PORT/$name:1" > /dev/null 2> err
+  RC=$?
+  set -e
+  ERR=$(cat err)
+}
+same_tree() {
+  rm -rf got && unpack_aci "$(ls "out-${1//\//-}"/*.aci)" got && $TREE compare want/rootfs got/rootfs > /dev/null
+}
+requests() { grep -c " /v2/$1" requests.log || true; }
+
+start=$(date +%s.%N)
+pull r429/app
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+[ $RC = 0 ] && same_tree r429/app && pass "429 then success" || fail "429: $ERR"
+[ "$(grep -c '/v2/r429/app/manifests/1 ' requests.log)" = 2 ] && [ "$(echo "$elapsed >= 1" | bc)" = 1 ] &&
+  pass "Retry-After obeyed (${elapsed}s)" || fail "429 retry: $(grep r429 requests.log) after $elapsed s"
+
+pull r503/app
+[ $RC = 0 ] && same_tree r503/app && [ "$(grep -c '/v2/r503/app/manifests/1 ' requests.log)" = 3 ] &&
+  pass "503 twice then success" || fail "503: $ERR"
+
+pull drop/app
+big_blob=$(grep '/v2/drop/app/blobs/' requests.log | awk '{print $2}' | sort | uniq -d | head -1)
+[ $RC = 0 ] && same_tree drop/app && pass "connection dropped mid-blob: converted" || fail "drop: $ERR"
+grep -q "GET $big_blob range=bytes=[1-9][0-9]*- " requests.log && pass "resumed with Range" || fail "no Range request: $(grep drop requests.log)"
+
+pull norange/app
+[ $RC = 0 ] && same_tree norange/app && pass "server ignoring Range: converted" || fail "norange: $ERR"
+
+pull badblob/app
+[ $RC = 1 ] && grep -q 'digest mismatch' err && [ "$(wc -l < err)" = 1 ] && [ -z "$(ls out-badblob-app)" ] &&
+  pass "wrong blob bytes rejected, nothing left: $ERR" || fail "badblob: rc=$RC $ERR $(ls out-badblob-app)"
+
+pull auth/redirect/app --username u
+[ $RC = 1 ] && grep -q 'needs --password-stdin or DOCKER2ACI_PASSWORD' err && pass "no password: clear error" || fail "no password: $ERR"
+DOCKER2ACI_PASSWORD=p pull auth/redirect/app --username u
+[ $RC = 0 ] && same_tree auth/redirect/app && pass "redirected blobs converted" || fail "redirect: $ERR"
+grep -q "/v2/auth/redirect/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&
+  ! grep -q "auth=yes host=localhost" requests.log && grep -q "auth=no host=localhost" requests.log &&
+  pass "the redirect target got no Authorization" || fail "credentials leaked: $(grep redirect requests.log)"
+if grep -q 'dTpw' err requests.log out-*/* 2>/dev/null; then fail "credentials in output"; else pass "credentials never printed"; fi
+finish
