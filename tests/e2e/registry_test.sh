@@ -33,6 +33,7 @@ T=127.0.0.1:$token_PORT
 skopeo copy -q --dest-tls-verify=false docker-archive:hello.tar docker://$P/mix3/hello:latest
 skopeo copy -q --dest-tls-verify=false --format oci docker-archive:hello.tar docker://$P/mix3/hello-oci:1
 skopeo copy -q --dest-tls-verify=false --all oci:multi:1.0 docker://$P/multi:1.0
+skopeo copy -q --dest-tls-verify=false --format v2s1 docker-archive:hello.tar docker://$P/mix3/hello-v1:1
 mkdir -p certs/$S && cp tls/ca.crt certs/$S/ca.crt
 skopeo copy -q --dest-cert-dir certs/$S --dest-creds 'alice:s3cret,"pass"' docker-archive:hello.tar docker://$S/private/hello:2
 skopeo copy -q --dest-tls-verify=false --dest-creds 'bob:b0b pass' docker-archive:hello.tar docker://$T/tok/hello:3
@@ -78,6 +79,15 @@ same_as_archive "$aci" "by digest"
 
 rm -rf out && mkdir out
 d2a -o out -q --insecure-allow-http docker://$P/mix3/hello-oci:1 > /dev/null && same_as_archive out/mix3-hello-oci-1-linux-amd64.aci "OCI manifest"
+
+rm -rf out && mkdir out
+if d2a -o out -q --insecure-allow-http docker://$P/mix3/hello-v1:1 > /dev/null; then
+  [ "$(skopeo inspect --tls-verify=false --raw docker://$P/mix3/hello-v1:1 | jq .schemaVersion)" = 1 ] || fail "not schema 1"
+  rm -rf got && unpack_aci out/mix3-hello-v1-1-linux-amd64.aci got
+  $TREE compare want/rootfs got/rootfs > /dev/null && pass "schema 1: rootfs equals the docker save conversion" || fail "schema 1 tree"
+  [ "$(manifest_of out/mix3-hello-v1-1-linux-amd64.aci | jq -c '.app | [.exec, .ports[0].name]')" = \
+    '[["/bin/busybox","httpd","-f","-p","5000","-h","/www"],"5000-tcp"]' ] && pass "schema 1: app from v1Compatibility" || fail "schema 1 app"
+else fail "schema 1 pull"; fi
 
 for plat in linux/amd64:amd64:amd64 linux/arm64:aarch64:arm64 linux/aarch64:aarch64:arm64; do
   IFS=: read -r p arch content <<<"$plat"
