@@ -45,6 +45,8 @@ cxxopts::Options make_parser() {
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")
         ("max-unpacked-size", "Largest total of decompressed layer bytes (bytes)",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_unpacked_bytes)), "BYTES")
+        ("max-compression-ratio", "Largest decompressed:compressed ratio past the first 64 MiB",
+         cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_compression_ratio)), "N")
         ("max-entries", "Most files and directories in one image",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_entries)), "N")
         ("version", "Print the version and exit")
@@ -143,6 +145,7 @@ CliOptions parse_args(int argc, const char* const* argv) {
         limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
         limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
         limits.max_entries = r["max-entries"].as<uint64_t>();
+        limits.max_compression_ratio = r["max-compression-ratio"].as<uint64_t>();
         o.source.limits = limits;
         o.convert.limits = limits;
     } catch (const cxxopts::exceptions::exception& e) {

@@ -97,6 +97,7 @@ struct Flattener::Impl {
     std::optional<Entry> root_meta;
     size_t layers_scanned = 0;
     uint64_t total_entries = 0;
+    uint64_t file_bytes = 0;  // sizes of regular files, sparse ones in full
 
     Impl(size_t count, LayerOpener open, FlattenOptions opts)
         : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
@@ -270,6 +271,14 @@ struct Flattener::Impl {
             if (++total_entries > options.limits.max_entries) {
                 throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
                             " entries in the image");
+            }
+            if (e.type == EntryType::regular) {
+                file_bytes += e.size;
+                if (file_bytes > options.limits.max_unpacked_bytes) {
+                    throw Error(what + ": files add up to more than " +
+                                std::to_string(options.limits.max_unpacked_bytes) +
+                                " bytes (at " + e.path + ")");
+                }
             }
             if (e.path.size() > kMaxPathBytes) {
                 throw Error(what + ": entry name longer than " + std::to_string(kMaxPathBytes) +

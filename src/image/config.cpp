@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -46,12 +47,7 @@ std::vector<std::string> get_key_set(const json& obj, const char* key, const std
 }  // namespace
 
 ImageConfig ImageConfig::parse(std::string_view text, const std::string& what) {
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(what + ": invalid JSON (" + e.what() + ")");
-    }
+    json doc = parse_untrusted_json(text, what);
     if (!doc.is_object()) throw Error(what + ": not a JSON object");
     ImageConfig c;
     c.os = get_string(doc, "os", what);

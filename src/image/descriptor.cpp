@@ -3,6 +3,7 @@
 #include <set>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -54,9 +55,9 @@ Descriptor parse_descriptor(const json& d, const std::string& what) {
     if (d.contains("platform") && d["platform"].is_object()) {
         const json& p = d["platform"];
         Platform pl;
-        pl.os = p.value("os", "");
-        pl.architecture = p.value("architecture", "");
-        pl.variant = p.value("variant", "");
+        pl.os = json_string(p, "os");
+        pl.architecture = json_string(p, "architecture");
+        pl.variant = json_string(p, "variant");
         out.platform = pl;
     }
     if (d.contains("annotations") && d["annotations"].is_object()) {

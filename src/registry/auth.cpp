@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -160,14 +161,14 @@ std::optional<Credentials> credentials_from_helper(const std::string& helper,
         throw Error("credential helper " + program + " could not be run");
     }
     if (WEXITSTATUS(status) != 0) return std::nullopt;  // "credentials not found"
-    try {
-        json j = json::parse(output);
-        Credentials c{j.value("Username", ""), j.value("Secret", "")};
-        if (c.username.empty() && c.password.empty()) return std::nullopt;
-        return c;
-    } catch (const json::exception&) {
-        throw Error("credential helper " + program + " returned invalid JSON");
-    }
+    json j = parse_untrusted_json(output, "credential helper " + program);
+    if (!j.is_object()) throw Error("credential helper " + program + " returned no JSON object");
+    auto field = [&](const char* key) {
+        return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+    };
+    Credentials c{field("Username"), field("Secret")};
+    if (c.username.empty() && c.password.empty()) return std::nullopt;
+    return c;
 }
 
 namespace {
@@ -177,11 +178,7 @@ std::optional<json> load_json_file(const std::string& path) {
     if (!in) return std::nullopt;
     std::stringstream ss;
     ss << in.rdbuf();
-    try {
-        return json::parse(ss.str());
-    } catch (const json::exception&) {
-        throw Error(path + ": invalid JSON");
-    }
+    return parse_untrusted_json(ss.str(), path);
 }
 
 // The keys a registry may be stored under in auths/credHelpers.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/file.hpp"
 
 namespace d2a {
@@ -46,15 +47,15 @@ std::string url_escape(const std::string& s) {
 // The registry's own words from an error body ({"errors":[{"code","message"}]}).
 std::string registry_message(const HttpResponse& r) {
     try {
-        json j = json::parse(r.body);
+        json j = parse_untrusted_json(r.body, "registry error");
         if (j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
             const json& e = j["errors"][0];
-            std::string msg = e.value("message", "");
-            std::string code = e.value("code", "");
+            std::string msg = json_string(e, "message");
+            std::string code = json_string(e, "code");
             return code.empty() ? msg : code + ": " + msg;
         }
         if (j.contains("details") && j["details"].is_string()) return j["details"];
-    } catch (const json::exception&) {
+    } catch (const std::exception&) {
     }
     return "";
 }
@@ -174,15 +175,13 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
                 break;
             }
             if (r.status != 200) throw Error(describe_status(r, what + ": token request to " + url_host(url)));
-            try {
-                json j = json::parse(r.body);
-                std::string token = j.value("token", "");
-                if (token.empty()) token = j.value("access_token", "");
-                if (token.empty()) throw Error(what + ": token response holds no token");
-                authorization = "Bearer " + token;
-            } catch (const json::exception&) {
-                throw Error(what + ": token response is not JSON");
+            json j = parse_untrusted_json(r.body, what + ": token response");
+            std::string token;
+            for (const char* key : {"token", "access_token"}) {
+                if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string()) token = j[key];
             }
+            if (token.empty()) throw Error(what + ": token response holds no token");
+            authorization = "Bearer " + token;
             return;
         }
     }
@@ -243,15 +242,11 @@ FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
         throw Error("manifest " + what + ": digest mismatch: got " + actual.str());
     }
     m.digest = actual;
-    try {
-        json j = json::parse(m.body);
-        if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string()) {
-            m.media_type = j["mediaType"];
-        } else if (j.is_object() && j.value("schemaVersion", 0) == 1) {
-            m.media_type = "application/vnd.docker.distribution.manifest.v1+json";
-        }
-    } catch (const json::exception&) {
-        throw Error("manifest " + what + ": invalid JSON");
+    json j = parse_untrusted_json(m.body, "manifest " + what);
+    if (j.is_object() && j.contains("mediaType") && j["mediaType"].is_string()) {
+        m.media_type = j["mediaType"];
+    } else if (j.is_object() && j.contains("schemaVersion") && j["schemaVersion"] == 1) {
+        m.media_type = "application/vnd.docker.distribution.manifest.v1+json";
     }
     if (m.media_type.empty()) {
         // Some writers (umoci) leave mediaType out: trust the Content-Type header.

@@ -17,7 +17,8 @@ namespace {
 std::shared_ptr<FileDescriptor> spool(std::unique_ptr<Reader> input, const std::string& what,
                                       const Limits& limits) {
     auto scratch = std::make_shared<FileDescriptor>(make_scratch_file());
-    auto plain = open_decompressed(std::move(input), what, limits.max_unpacked_bytes);
+    auto plain = open_decompressed(std::move(input), what, limits.max_unpacked_bytes,
+                                   limits.max_compression_ratio);
     std::vector<char> buf(1 << 20);
     for (;;) {
         size_t n = plain->read(buf.data(), buf.size());

@@ -7,6 +7,7 @@
 #include "image/descriptor.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -40,11 +41,7 @@ std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& l
 }  // namespace
 
 json parse_metadata_json(const std::string& text, const std::string& what) {
-    try {
-        return json::parse(text);
-    } catch (const json::exception& e) {
-        throw Error(what + ": invalid JSON (" + std::string(e.what()) + ")");
-    }
+    return parse_untrusted_json(text, what);
 }
 
 void check_layer_count(const ImageConfig& config, size_t layers, const std::string& where) {
@@ -79,7 +76,7 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
                 continue;
             }
             if (doc.contains("config") && doc["config"].is_object() &&
-                doc["config"].value("digest", "") == config.str()) {
+                json_string(doc["config"], "digest") == config.str()) {
                 return d.digest.str();
             }
         }

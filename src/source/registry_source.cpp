@@ -10,6 +10,7 @@
 #include "registry/client.hpp"
 #include "source/registry_source.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -43,10 +44,8 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
     }
     std::string v1 = top["v1Compatibility"];
     image.config = ImageConfig::parse(v1, what + " v1Compatibility");
-    try {
-        image.image_id = json::parse(v1).value("id", "");
-    } catch (const json::exception&) {
-    }
+    json v1_doc = parse_untrusted_json(v1, what + " v1Compatibility");
+    if (v1_doc.is_object() && v1_doc.contains("id") && v1_doc["id"].is_string()) image.image_id = v1_doc["id"];
     const json& layers = doc["fsLayers"];
     for (size_t i = layers.size(); i-- > 0;) {
         if (!layers[i].is_object() || !layers[i].contains("blobSum") || !layers[i]["blobSum"].is_string()) {

@@ -40,12 +40,14 @@ Compression detect_compression(std::string_view head) {
 namespace {
 
 constexpr size_t kInputChunk = 1 << 17;
+constexpr uint64_t kRatioGrace = 64ull << 20;
 
 // Shared input buffering and output accounting for the decompressors.
 class DecompressorBase : public Reader {
   public:
-    DecompressorBase(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
-        : inner_(std::move(inner)), what_(std::move(what)), max_output_(max_output) {
+    DecompressorBase(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output,
+                     uint64_t max_ratio)
+        : inner_(std::move(inner)), what_(std::move(what)), max_output_(max_output), max_ratio_(max_ratio) {
         in_.resize(kInputChunk);
     }
 
@@ -55,6 +57,7 @@ class DecompressorBase : public Reader {
         if (in_pos_ < in_len_) return true;
         if (in_eof_) return false;
         in_len_ = inner_->read(in_.data(), in_.size());
+        total_in_ += in_len_;
         in_pos_ = 0;
         if (in_len_ == 0) in_eof_ = true;
         return in_len_ > 0;
@@ -65,13 +68,19 @@ class DecompressorBase : public Reader {
             throw Error(what_ + ": decompressed size exceeds the limit of " +
                         std::to_string(max_output_) + " bytes");
         }
+        if (total_out_ > kRatioGrace && total_out_ / std::max<uint64_t>(total_in_, 1) > max_ratio_) {
+            throw Error(what_ + ": compression ratio above " + std::to_string(max_ratio_) +
+                        ":1 (a decompression bomb?)");
+        }
         return produced;
     }
 
     std::unique_ptr<Reader> inner_;
     std::string what_;
     uint64_t max_output_;
+    uint64_t max_ratio_;
     uint64_t total_out_ = 0;
+    uint64_t total_in_ = 0;
     std::vector<unsigned char> in_;
     size_t in_pos_ = 0;
     size_t in_len_ = 0;
@@ -83,8 +92,8 @@ class DecompressorBase : public Reader {
 // stream (RFC 1952, section 2.2), and each member's CRC-32 and size are checked.
 class GzipReader final : public DecompressorBase {
   public:
-    GzipReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
-        : DecompressorBase(std::move(inner), std::move(what), max_output),
+    GzipReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+        : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio),
           state_(std::make_unique<inflate_state>()) {
         isal_inflate_init(state_.get());
         state_->crc_flag = ISAL_GZIP;
@@ -136,8 +145,8 @@ class GzipReader final : public DecompressorBase {
 
 class ZstdReader final : public DecompressorBase {
   public:
-    ZstdReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
-        : DecompressorBase(std::move(inner), std::move(what), max_output),
+    ZstdReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+        : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio),
           ds_(ZSTD_createDStream()) {
         if (!ds_) throw Error(what_ + ": zstd init");
         // Refuse frames that ask for huge windows (a memory bomb).
@@ -174,8 +183,8 @@ class ZstdReader final : public DecompressorBase {
 
 class XzReader final : public DecompressorBase {
   public:
-    XzReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output)
-        : DecompressorBase(std::move(inner), std::move(what), max_output) {
+    XzReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+        : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio) {
         if (lzma_stream_decoder(&ls_, 1ull << 30, LZMA_CONCATENATED) != LZMA_OK) {
             throw Error(what_ + ": xz init");
         }
@@ -240,7 +249,8 @@ class CountingReader final : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> open_decompressed(std::unique_ptr<Reader> inner, const std::string& what,
-                                          uint64_t max_output, Compression* detected) {
+                                          uint64_t max_output, uint64_t max_ratio,
+                                          Compression* detected) {
     auto peek = std::make_unique<PeekReader>(std::move(inner));
     Compression c = detect_compression(peek->peek(6));
     if (detected) *detected = c;
@@ -248,11 +258,11 @@ std::unique_ptr<Reader> open_decompressed(std::unique_ptr<Reader> inner, const s
         case Compression::none:
             return std::make_unique<CountingReader>(std::move(peek), what, max_output);
         case Compression::gzip:
-            return std::make_unique<GzipReader>(std::move(peek), what, max_output);
+            return std::make_unique<GzipReader>(std::move(peek), what, max_output, max_ratio);
         case Compression::zstd:
-            return std::make_unique<ZstdReader>(std::move(peek), what, max_output);
+            return std::make_unique<ZstdReader>(std::move(peek), what, max_output, max_ratio);
         case Compression::xz:
-            return std::make_unique<XzReader>(std::move(peek), what, max_output);
+            return std::make_unique<XzReader>(std::move(peek), what, max_output, max_ratio);
         case Compression::bzip2:
             throw Error(what + ": bzip2 compression is not supported");
     }

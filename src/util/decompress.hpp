@@ -19,7 +19,10 @@ Compression detect_compression(std::string_view head);
 
 // Wraps `inner`, sniffing its magic bytes; plain data passes through unchanged.
 // Fails once more than max_output bytes come out.
+// Fails once more than max_output bytes come out, or once more than 64 MiB came out at a
+// ratio above max_ratio.
 std::unique_ptr<Reader> open_decompressed(std::unique_ptr<Reader> inner, const std::string& what,
-                                          uint64_t max_output, Compression* detected = nullptr);
+                                          uint64_t max_output, uint64_t max_ratio,
+                                          Compression* detected = nullptr);
 
 }  // namespace d2a

@@ -9,12 +9,14 @@ namespace d2a {
 struct Limits {
     // Manifests, configs, manifest.json, index.json, repositories, legacy json files.
     uint64_t max_metadata_bytes = 4ull << 20;
-    // Sum of decompressed layer bytes of one image.
-    uint64_t max_unpacked_bytes = 256ull << 30;
+    // Sum of decompressed layer bytes of one image, and of its files' sizes (a sparse
+    // file's size counts in full).
+    uint64_t max_unpacked_bytes = 64ull << 30;
     // Entries across all layers of one image.
     uint64_t max_entries = 20'000'000;
-    // Decompressed bytes per compressed byte of one layer, past the first 64 MiB.
-    uint64_t max_compression_ratio = 1000;
+    // Decompressed bytes per compressed byte of one stream, past its first 64 MiB. gzip
+    // cannot exceed about 1032:1, so only zstd and xz bombs reach the default.
+    uint64_t max_compression_ratio = 2000;
 };
 
 }  // namespace d2a

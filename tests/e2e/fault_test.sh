@@ -54,9 +54,10 @@ pull r503/app
   pass "503 twice then success" || fail "503: $ERR"
 
 pull drop/app
-big_blob=$(grep '/v2/drop/app/blobs/' requests.log | awk '{print $2}' | sort | uniq -d | head -1)
 [ $RC = 0 ] && same_tree drop/app && pass "connection dropped mid-blob: converted" || fail "drop: $ERR"
-grep -q "GET $big_blob range=bytes=[1-9][0-9]*- " requests.log && pass "resumed with Range" || fail "no Range request: $(grep drop requests.log)"
+# Every first request was dropped halfway: layer blobs resume where they stopped.
+grep -q "GET /v2/drop/app/blobs/sha256:[0-9a-f]* range=bytes=[1-9][0-9]*- " requests.log &&
+  pass "resumed with Range" || fail "no Range request: $(grep drop requests.log)"
 
 pull norange/app
 [ $RC = 0 ] && same_tree norange/app && pass "server ignoring Range: converted" || fail "norange: $ERR"

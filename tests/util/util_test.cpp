@@ -25,7 +25,7 @@ std::string gzip_bytes(const std::string& in) {
 }
 
 std::string decompress(const std::string& in, uint64_t limit = 1 << 20) {
-    auto r = open_decompressed(std::make_unique<MemoryReader>(in), "test", limit);
+    auto r = open_decompressed(std::make_unique<MemoryReader>(in), "test", limit, 2000);
     return read_all(*r, limit * 2, "test");
 }
 
