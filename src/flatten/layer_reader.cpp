@@ -118,6 +118,12 @@ bool LayerReader::next(Entry& out) {
     out.mode = archive_entry_perm(e) & 07777;
     out.uid = archive_entry_uid(e);
     out.gid = archive_entry_gid(e);
+    // Linux ids are 32-bit and (uid_t)-1 means "no change": anything else cannot exist.
+    constexpr int64_t kMaxId = 0xfffffffeLL;
+    if (out.uid < 0 || out.uid > kMaxId || out.gid < 0 || out.gid > kMaxId) {
+        throw Error(what_ + ": " + out.path + ": owner " + std::to_string(out.uid) + ":" +
+                    std::to_string(out.gid) + " is out of range");
+    }
     out.uname = str_or_empty(archive_entry_uname(e));
     out.gname = str_or_empty(archive_entry_gname(e));
     out.mtime = archive_entry_mtime(e);

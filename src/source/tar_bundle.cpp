@@ -249,7 +249,7 @@ TarBundle::TarBundle(std::shared_ptr<FileDescriptor> file, std::string name)
 }
 
 std::string TarBundle::resolve(std::string_view path) const {
-    std::string current = normalize_entry_path(path);
+    std::string current = with_context(describe(), [&] { return normalize_entry_path(path); });
     for (int hop = 0; hop <= kMaxLinkHops; ++hop) {
         auto it = members_.find(current);
         if (it == members_.end()) return current;
