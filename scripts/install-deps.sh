@@ -10,6 +10,8 @@ packages=(
   libgtest-dev libgmock-dev python3 jq attr curl gzip xz-utils zstd busybox-static
   umoci skopeo buildah golang-go golang-github-appc-spec-dev
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
+  # fuzzing
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

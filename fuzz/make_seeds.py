@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets, from the test fixtures' generators.
+
+  make_seeds.py OUT_DIR     writes OUT_DIR/<target>/seed-N
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, "..", "testdata"))
+import imagegen as g  # noqa: E402
+
+out = sys.argv[1]
+
+
+def put(target, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    n = len(os.listdir(d))
+    with open(os.path.join(d, "seed-%d" % n), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+layers = [
+    [("dir", "etc"), ("file", "etc/passwd", b"root:x:0:0::/:/bin/sh\n"), ("symlink", "l", "/etc"),
+     ("hardlink", "h", "etc/passwd"), ("file", "a/b/c", b"c" * 600)],
+    [("whiteout", "a/b"), ("opaque", "etc"), ("file", "etc/new", b"n"), ("raw", {"name": "dev/null", "type": b"3",
+                                                                                 "devmajor": 1, "devminor": 3}, None)],
+]
+for l in layers:
+    t = g.layer_tar(l)
+    put("flatten", t)
+    put("flatten", g.gz(t))
+    put("flatten", g.zst(t))
+img = g.Image(layers, config={"Cmd": ["/x"], "Env": ["A=1"], "ExposedPorts": {"80/tcp": {}, "1-3/udp": {}},
+                              "Volumes": {"/v": {}}, "User": "app", "Labels": {"k": "v"}, "WorkingDir": "w"})
+put("manifest", img.config)
+put("manifest", json.dumps({"config": {"Entrypoint": "sh", "Cmd": None}, "rootfs": {"diff_ids": []}}))
+with tempfile.TemporaryDirectory() as tmp:
+    for name, writer in (("legacy", g.write_docker_legacy), ("v110", g.write_docker_1_10)):
+        p = os.path.join(tmp, name + ".tar")
+        writer([(img, ["seed/img:1"])], p)
+        put("tar_index", open(p, "rb").read())
+    p = os.path.join(tmp, "d25.tar")
+    g.write_docker_25([(img, ["seed/img:1"])], p, compress=True)
+    put("tar_index", open(p, "rb").read())
+    subprocess.run(["tar", "--format=gnu", "-cf", os.path.join(tmp, "gnu.tar"), "-C", here, "CMakeLists.txt"], check=True)
+    put("tar_index", open(os.path.join(tmp, "gnu.tar"), "rb").read())
+for r in ("busybox", "quay.io/foo/bar:1.2", "localhost:5000/a/b@sha256:" + "a" * 64, "docker.io/library/x:latest"):
+    put("reference", r)
+for h in ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"',
+          'Basic realm="Registry Realm"', 'Bearer scope="a,b", realm="x", error="invalid_token"'):
+    put("www_authenticate", h)
+print("seeds written to", out)
