@@ -30,9 +30,22 @@ struct CliOptions {
     bool password_stdin = false;
     std::vector<std::string> cert_dirs;
     int parallel = 4;
+    std::optional<std::string> batch_file;
+    int jobs = 1;
+    bool force = false;
+    std::optional<std::pair<uint64_t, uint64_t>> shard;  // (K, N), K in [0, N)
+    std::optional<std::string> cache_dir;
+    std::optional<std::string> sign_key;
+    std::optional<std::string> gpg_home;
     SourceOptions source;
     ConvertOptions convert;
 };
+
+// The references to convert: the IMAGE arguments, then --batch lines (blank lines and
+// # comments skipped), then the --shard slice of them.
+std::vector<std::string> collect_references(const CliOptions& options);
+// Which shard (0..n-1) a reference belongs to: stable whatever else the batch holds.
+uint64_t shard_of(const std::string& reference, uint64_t n);
 
 // Throws UsageError for bad flags. Go-style single-dash long flags (-nosquash,
 // -compression=none) are accepted, as the original tool's flag package did.

@@ -1,4 +1,5 @@
 #include <cxxopts.hpp>
+#include <fstream>
 #include <set>
 
 #include "cli/cli.hpp"
@@ -40,6 +41,13 @@ cxxopts::Options make_parser() {
         ("cert-dir", "Directory of per-registry CA files, <dir>/<host[:port]>/ca.crt "
          "(besides /etc/docker/certs.d)", cxxopts::value<std::vector<std::string>>(), "DIR")
         ("parallel", "Layers downloaded at once", cxxopts::value<int>()->default_value("4"), "N")
+        ("batch", "Convert every reference listed in FILE (one per line, # comments)",
+         cxxopts::value<std::string>(), "FILE")
+        ("jobs", "Images converted at once", cxxopts::value<int>()->default_value("1"), "N")
+        ("shard", "Convert only slice K (0..N-1) of N of the images, e.g. $JOB_COMPLETION_INDEX/8",
+         cxxopts::value<std::string>(), "K/N")
+        ("cache-dir", "Blob cache shared between runs and processes", cxxopts::value<std::string>(), "DIR")
+        ("force", "Convert even when the existing ACI was made from the same image")
         ("experimental-oci", "Accepted for compatibility; OCI support is always on")
         ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")
@@ -121,6 +129,27 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.password_stdin = r.count("password-stdin") > 0;
         if (r.count("cert-dir")) o.cert_dirs = r["cert-dir"].as<std::vector<std::string>>();
         o.parallel = r["parallel"].as<int>();
+        if (r.count("batch")) o.batch_file = r["batch"].as<std::string>();
+        o.jobs = r["jobs"].as<int>();
+        if (o.jobs < 1 || o.jobs > 64) throw UsageError("--jobs must be 1 to 64");
+        o.force = r.count("force") > 0;
+        if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
+        if (r.count("shard")) {
+            std::string v = r["shard"].as<std::string>();
+            auto slash = v.find('/');
+            try {
+                size_t used = 0;
+                uint64_t k = std::stoull(v.substr(0, slash), &used);
+                if (used != slash) throw std::invalid_argument(v);
+                uint64_t n = std::stoull(v.substr(slash + 1), &used);
+                if (slash == std::string::npos || used != v.size() - slash - 1 || n == 0 || k >= n) {
+                    throw std::invalid_argument(v);
+                }
+                o.shard = std::make_pair(k, n);
+            } catch (const std::exception&) {
+                throw UsageError("--shard wants K/N with 0 <= K < N, not " + v);
+            }
+        }
         if (o.parallel < 1 || o.parallel > 64) throw UsageError("--parallel must be 1 to 64");
         std::string compression = r["compression"].as<std::string>();
         if (compression == "gzip") {
@@ -151,10 +180,44 @@ CliOptions parse_args(int argc, const char* const* argv) {
     } catch (const cxxopts::exceptions::exception& e) {
         throw UsageError(e.what());
     }
-    if (!o.help && !o.version && o.images.size() != 1) {
-        throw UsageError(o.images.empty() ? "no IMAGE given" : "exactly one IMAGE is accepted");
+    if (!o.help && !o.version && o.images.empty() && !o.batch_file) {
+        throw UsageError("no IMAGE given");
     }
     return o;
+}
+
+uint64_t shard_of(const std::string& reference, uint64_t n) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and machines
+    for (unsigned char c : reference) {
+        h ^= c;
+        h *= 1099511628211ULL;
+    }
+    return h % n;
+}
+
+std::vector<std::string> collect_references(const CliOptions& options) {
+    std::vector<std::string> refs = options.images;
+    if (options.batch_file) {
+        std::ifstream in(*options.batch_file);
+        if (!in) throw Error("cannot read batch file " + *options.batch_file);
+        std::string line;
+        while (std::getline(in, line)) {
+            auto hash = line.find('#');
+            if (hash != std::string::npos) line = line.substr(0, hash);
+            size_t a = line.find_first_not_of(" \t\r");
+            size_t b = line.find_last_not_of(" \t\r");
+            if (a == std::string::npos) continue;
+            refs.push_back(line.substr(a, b - a + 1));
+        }
+    }
+    if (options.shard) {
+        std::vector<std::string> mine;
+        for (const auto& r : refs) {
+            if (shard_of(r, options.shard->second) == options.shard->first) mine.push_back(r);
+        }
+        refs = std::move(mine);
+    }
+    return refs;
 }
 
 }  // namespace d2a::cli

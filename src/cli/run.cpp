@@ -1,16 +1,21 @@
+#include <atomic>
+#include <fstream>
 #include <chrono>
-#include <mutex>
 #include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <optional>
-#include <iomanip>
 #include <ostream>
+#include <thread>
+#include <unistd.h>
 
+#include "aci/inspect.hpp"
 #include "aci/manifest.hpp"
 #include "cli/cli.hpp"
 #include "source/registry_source.hpp"
-#include "util/file.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
+#include "util/json.hpp"
 #include "version.hpp"
 
 namespace d2a::cli {
@@ -20,9 +25,17 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::string quoted(const std::string& s) {
-    return json(s).dump();
-}
+struct Outcome {
+    std::string reference;
+    bool ok = false;
+    bool skipped = false;
+    std::string error;
+    std::optional<Image> image;  // layers not usable any more; for the report
+    std::vector<ConvertResult> results;
+    std::filesystem::path skipped_path;
+};
+
+std::string quoted(const std::string& s) { return json(s).dump(); }
 
 void print_report(std::ostream& out, const std::vector<ConvertResult>& results) {
     // The top image's manifest holds everything the layers below it add up to.
@@ -48,30 +61,177 @@ void print_report(std::ostream& out, const std::vector<ConvertResult>& results) 
     for (const auto& each : results) out << each.path.string() << "\n";
 }
 
-json json_report(const Image& image, const ConvertResult& r) {
+json json_base(const Outcome& o) {
     json j;
-    j["path"] = r.path.string();
-    j["imageId"] = r.image_id;
-    j["size"] = r.file_bytes;
-    j["name"] = r.manifest["name"];
-    if (image.reference) j["reference"] = image.reference->original;
-    if (image.manifest_digest) j["manifestDigest"] = *image.manifest_digest;
-    j["configDigest"] = image.image_id;
-    AciNaming n = aci_naming(image);
-    j["platform"] = n.os + "/" + n.arch;
-    j["skipped"] = false;
+    j["reference"] = o.reference;
+    if (o.image) {
+        if (o.image->manifest_digest) j["manifestDigest"] = *o.image->manifest_digest;
+        j["configDigest"] = o.image->image_id;
+        AciNaming n = aci_naming(*o.image);
+        j["platform"] = n.os + "/" + n.arch;
+    }
     return j;
+}
+
+void report(std::ostream& out, std::ostream& err, const CliOptions& options, const Outcome& o,
+            bool several) {
+    if (options.json) {
+        if (!o.ok) {
+            json j = json_base(o);
+            j["error"] = o.error;
+            out << j.dump() << "\n";
+        } else if (o.skipped) {
+            json j = json_base(o);
+            j["path"] = o.skipped_path.string();
+            j["skipped"] = true;
+            out << j.dump() << "\n";
+        } else {
+            for (const auto& r : o.results) {
+                json j = json_base(o);
+                j["path"] = r.path.string();
+                j["imageId"] = r.image_id;
+                j["name"] = r.manifest["name"];
+                j["size"] = r.file_bytes;
+                j["skipped"] = false;
+                out << j.dump() << "\n";
+            }
+        }
+    }
+    if (!o.ok) {
+        err << "Error: " << (several ? o.reference + ": " : "") << o.error << "\n";
+        return;
+    }
+    if (options.json) return;
+    if (o.skipped) {
+        if (!options.quiet) out << "\nUnchanged since the last conversion:\n";
+        out << o.skipped_path.string() << "\n";
+        return;
+    }
+    if (options.quiet) {
+        for (const auto& r : o.results) out << r.path.string() << "\n";
+    } else {
+        print_report(out, o.results);
+    }
+}
+
+bool is_gzip_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[2] = {};
+    in.read(magic, 2);
+    return in && magic[0] == '\x1f' && magic[1] == '\x8b';
+}
+
+// An existing ACI made from the same source image (manifest digest, else config digest)
+// in the form asked for now (compression, squashed or layered).
+std::optional<std::filesystem::path> unchanged(const Image& image, const CliOptions& cli) {
+    const ConvertOptions& options = cli.convert;
+    AciNaming naming = aci_naming(image);
+    std::filesystem::path path = options.output_dir == "." ? std::filesystem::path(naming.file_name)
+                                                           : options.output_dir / naming.file_name;
+    auto manifest = read_aci_manifest(path);
+    if (!manifest || !manifest->contains("annotations") || !(*manifest)["annotations"].is_array()) {
+        return std::nullopt;
+    }
+    if (is_gzip_file(path) != (options.compression.kind == OutputCompression::gzip)) return std::nullopt;
+    bool layered = manifest->contains("dependencies");
+    if (layered != (cli.nosquash && image.layers.size() > 1)) return std::nullopt;
+    std::string key = image.manifest_digest ? "appc.io/docker/manifesthash" : "appc.io/docker/imageid";
+    std::string want = image.manifest_digest ? *image.manifest_digest : image.image_id;
+    for (const auto& a : (*manifest)["annotations"]) {
+        if (json_string(a, "name") == key && json_string(a, "value") == want) return path;
+    }
+    return std::nullopt;
+}
+
+PullOptions pull_options(const CliOptions& options, std::ostream& err, std::mutex& err_mutex) {
+    PullOptions pull;
+    pull.source = options.source;
+    pull.parallel = options.parallel;
+    pull.registry.insecure_skip_verify = options.insecure_skip_verify;
+    pull.registry.allow_http = options.insecure_allow_http;
+    pull.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
+    for (const auto& d : options.cert_dirs) pull.registry.cert_dirs.push_back(d);
+    pull.registry.credentials.username = options.username;
+    if (options.cache_dir) pull.cache_dir = *options.cache_dir;
+    if (!options.quiet) {
+        pull.progress = [&err, &err_mutex](const std::string& line) {
+            std::lock_guard lock(err_mutex);
+            err << line << "\n" << std::flush;
+        };
+    }
+    return pull;
+}
+
+Outcome convert_one(const std::string& ref, const CliOptions& options, const PullOptions& pull,
+                    std::ostream& err, std::mutex& err_mutex) {
+    Outcome o;
+    o.reference = ref;
+    try {
+        auto start = Clock::now();
+        std::optional<RegistryPull> registry;
+        std::optional<ScratchDir> downloads;
+        Image image;
+        if (ref.rfind("docker://", 0) == 0) {
+            if (options.source.image) throw Error("--image works only with files");
+            registry.emplace(ref.substr(9), pull);
+            image = registry->image();
+        } else {
+            image = open_local_image(ref, options.source);
+        }
+        if (!options.force) {
+            if (auto path = unchanged(image, options)) {
+                o.ok = o.skipped = true;
+                o.skipped_path = *path;
+                o.image = std::move(image);
+                return o;
+            }
+        }
+        if (registry) {
+            if (!options.cache_dir) downloads.emplace();
+            registry->download(downloads ? downloads->path() : std::filesystem::path());
+            image = registry->image();
+        }
+        if (options.nosquash) {
+            o.results = convert_layered(image, options.convert);
+        } else {
+            o.results.push_back(convert_squashed(image, options.convert));
+        }
+        if (options.debug) {
+            std::lock_guard lock(err_mutex);
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+            for (const auto& r : o.results) {
+                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries << " entries, "
+                    << r.tar_bytes << " tar bytes, " << r.file_bytes << " written\n";
+            }
+            if (registry) err << "debug: " << registry->blobs_downloaded() << " blob(s) downloaded\n";
+            err << "debug: " << ref << " done in " << ms.count() << " ms\n";
+        }
+        o.image = std::move(image);
+        o.ok = true;
+    } catch (const Error& e) {
+        o.error = e.what();
+    } catch (const std::bad_alloc&) {
+        o.error = "out of memory";
+    } catch (const std::exception& e) {
+        o.error = std::string("internal: ") + e.what();
+    }
+    return o;
 }
 
 }  // namespace
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     CliOptions options;
+    std::vector<std::string> refs;
     try {
         options = parse_args(argc, argv);
+        if (!options.help && !options.version) refs = collect_references(options);
     } catch (const UsageError& e) {
         err << "Error: " << e.what() << "\n"
-            << "Usage: docker2aci [flags] IMAGE   (see docker2aci --help)\n";
+            << "Usage: docker2aci [flags] IMAGE...   (see docker2aci --help)\n";
+        return 2;
+    } catch (const Error& e) {
+        err << "Error: " << e.what() << "\n";
         return 2;
     }
     if (options.help) {
@@ -82,81 +242,41 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         out << "docker2aci version " << kVersion << "\nappc version " << kAppcVersion << "\n";
         return 0;
     }
-    const std::string& arg = options.images.front();
-    try {
-        auto start = Clock::now();
-        std::optional<ScratchDir> downloads;
-        Image image;
-        if (arg.rfind("docker://", 0) == 0) {
-            if (options.source.image) throw Error("--image works only with files");
-            PullOptions pull;
-            pull.source = options.source;
-            pull.parallel = options.parallel;
-            pull.registry.insecure_skip_verify = options.insecure_skip_verify;
-            pull.registry.allow_http = options.insecure_allow_http;
-            pull.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
-            for (const auto& d : options.cert_dirs) pull.registry.cert_dirs.push_back(d);
-            pull.registry.credentials.username = options.username;
-            if (options.username) {
-                if (options.password_stdin) {
-                    std::string password;
-                    std::getline(std::cin, password);
-                    pull.registry.credentials.password = password;
-                } else if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) {
-                    pull.registry.credentials.password = p;
-                } else {
-                    throw Error("--username needs --password-stdin or DOCKER2ACI_PASSWORD");
-                }
-            }
-            auto progress_lock = std::make_shared<std::mutex>();
-            if (!options.quiet) {
-                pull.progress = [&err, progress_lock](const std::string& line) {
-                    std::lock_guard lock(*progress_lock);
-                    err << line << "\n" << std::flush;
-                };
-            }
-            downloads.emplace();
-            image = pull_registry_image(arg.substr(9), pull, downloads->path());
+    std::mutex err_mutex;
+    std::mutex out_mutex;
+    PullOptions pull = pull_options(options, err, err_mutex);
+    if (options.username) {
+        if (options.password_stdin) {
+            std::string password;
+            std::getline(std::cin, password);
+            pull.registry.credentials.password = password;
+        } else if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) {
+            pull.registry.credentials.password = p;
         } else {
-            image = open_local_image(arg, options.source);
+            err << "Error: --username needs --password-stdin or DOCKER2ACI_PASSWORD\n";
+            return 1;
         }
-        if (options.debug) {
-            err << "debug: " << image.source_kind << " image " << image.image_id << ", "
-                << image.layers.size() << " layer(s)\n";
-        }
-        std::vector<ConvertResult> results;
-        if (options.nosquash) {
-            results = convert_layered(image, options.convert);
-        } else {
-            results.push_back(convert_squashed(image, options.convert));
-        }
-        if (options.debug) {
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-            for (const auto& r : results) {
-                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries
-                    << " entries, " << r.tar_bytes << " tar bytes, " << r.file_bytes
-                    << " written\n";
-            }
-            err << "debug: done in " << ms.count() << " ms\n";
-        }
-        if (options.json) {
-            for (const auto& r : results) out << json_report(image, r).dump() << "\n";
-        } else if (options.quiet) {
-            for (const auto& r : results) out << r.path.string() << "\n";
-        } else {
-            print_report(out, results);
-        }
-        return 0;
-    } catch (const Error& e) {
-        err << "Error: " << e.what() << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        err << "Error: out of memory\n";
-        return 1;
-    } catch (const std::exception& e) {
-        err << "Error: internal: " << e.what() << "\n";
-        return 1;
     }
+    const bool several = refs.size() > 1 || options.batch_file.has_value();
+    std::atomic<size_t> next{0};
+    std::atomic<bool> all_ok{true};
+    auto worker = [&] {
+        for (;;) {
+            size_t i = next++;
+            if (i >= refs.size()) return;
+            Outcome o = convert_one(refs[i], options, pull, err, err_mutex);
+            if (!o.ok) all_ok = false;
+            std::scoped_lock lock(out_mutex, err_mutex);
+            report(out, err, options, o, several);
+            out << std::flush;
+        }
+    };
+    std::vector<std::thread> threads;
+    size_t jobs = std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1));
+    for (size_t i = 1; i < jobs; ++i) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    return all_ok ? 0 : 1;
 }
 
 }  // namespace d2a::cli

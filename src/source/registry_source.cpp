@@ -2,6 +2,7 @@
 // manifest), config, and layers downloaded in parallel into a scratch directory, each
 // verified before use.
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -59,64 +60,78 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
 
 }  // namespace
 
-Image pull_registry_image(const std::string& reference_text, const PullOptions& options,
-                          const std::filesystem::path& work_dir) {
+RegistryPull::RegistryPull(const std::string& reference_text, PullOptions options)
+    : options_(std::move(options)) {
     Reference ref = Reference::parse(reference_text);
     const std::string registry = ref.registry();
     const std::string repository = ref.repository();
-    RegistryClient client(registry, repository, options.registry);
-    std::string what = registry + "/" + repository;
+    client_ = std::make_unique<RegistryClient>(registry, repository, options_.registry);
+    if (options_.cache_dir) cache_.emplace(*options_.cache_dir);
+    const std::string what = registry + "/" + repository;
 
-    FetchedManifest manifest = client.fetch_manifest(ref.digest.empty() ? ref.tag_or_latest() : ref.digest);
+    FetchedManifest manifest = client_->fetch_manifest(ref.digest.empty() ? ref.tag_or_latest() : ref.digest);
     for (int depth = 0; is_index_media_type(manifest.media_type); ++depth) {
         if (depth >= kMaxIndexDepth) throw Error(what + ": indexes nested too deeply");
         json index = parse_metadata_json(manifest.body, what + " index");
         Descriptor chosen = choose_platform(index_manifests(index, what + " index"),
-                                            options.source.platform, what);
-        manifest = client.fetch_manifest(chosen.digest.str());
+                                            options_.source.platform, what);
+        manifest = client_->fetch_manifest(chosen.digest.str());
     }
 
-    Image image;
-    image.source_kind = "registry";
-    image.reference = ref;
-    image.manifest_digest = manifest.digest.str();
+    image_.source_kind = "registry";
+    image_.reference = ref;
+    image_.manifest_digest = manifest.digest.str();
     json doc = parse_metadata_json(manifest.body, what + " manifest");
-    std::vector<Descriptor> blobs;
     if (is_schema1_media_type(manifest.media_type)) {
-        load_schema1(doc, image, what + " manifest");
-        for (const auto& l : image.layers) blobs.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
+        load_schema1(doc, image_, what + " manifest");
+        for (const auto& l : image_.layers) blobs_.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
     } else {
         if (!manifest.media_type.empty() && !is_manifest_media_type(manifest.media_type)) {
             throw Error(what + ": unsupported manifest media type " + manifest.media_type);
         }
         ImageManifestDoc parsed = parse_image_manifest(doc, what + " manifest");
-        std::string config_text =
-            client.fetch_small_blob(parsed.config.digest, options.source.limits.max_metadata_bytes);
-        image.image_id = parsed.config.digest.str();
-        image.config = ImageConfig::parse(config_text, what + " config");
-        check_layer_count(image.config, parsed.layers.size(), what + " manifest");
+        const Digest& config_digest = parsed.config.digest;
+        std::string config_text;
+        if (auto hit = cache_ ? cache_->find(config_digest) : std::nullopt) {
+            auto fd = std::make_shared<FileDescriptor>(open_for_reading(*hit));
+            RangeReader reader(fd, 0, file_size(fd->get()), hit->string());
+            config_text = read_all(reader, options_.source.limits.max_metadata_bytes, "config");
+        } else {
+            config_text = client_->fetch_small_blob(config_digest, options_.source.limits.max_metadata_bytes);
+            if (cache_) cache_->put(config_digest, config_text);
+        }
+        image_.image_id = config_digest.str();
+        image_.config = ImageConfig::parse(config_text, what + " config");
+        check_layer_count(image_.config, parsed.layers.size(), what + " manifest");
         for (size_t i = 0; i < parsed.layers.size(); ++i) {
             LayerSource layer;
             layer.blob_digest = parsed.layers[i].digest;
             if (parsed.layers[i].size) layer.blob_size = parsed.layers[i].size;
-            if (i < image.config.diff_ids.size()) layer.diff_id = image.config.diff_ids[i];
-            image.layers.push_back(std::move(layer));
-            blobs.push_back(parsed.layers[i]);
+            if (i < image_.config.diff_ids.size()) layer.diff_id = image_.config.diff_ids[i];
+            image_.layers.push_back(std::move(layer));
+            blobs_.push_back(parsed.layers[i]);
         }
     }
+    for (auto& layer : image_.layers) layer.description = layer.blob_digest->str();
+}
 
+RegistryPull::~RegistryPull() = default;
+
+void RegistryPull::download(const std::filesystem::path& work_dir) {
     // Each distinct blob once, a bounded number at a time.
     std::vector<Descriptor> unique;
     std::set<std::string> seen;
-    for (const auto& b : blobs) {
+    for (const auto& b : blobs_) {
         if (seen.insert(b.digest.str()).second) unique.push_back(b);
     }
+    const Reference& ref = *image_.reference;
+    std::map<std::string, std::filesystem::path> files;
     std::atomic<size_t> next{0};
     std::mutex mutex;
     std::string first_error;
     auto worker = [&] {
         try {
-            RegistryClient own(registry, repository, options.registry, client.auth_state());
+            RegistryClient own(ref.registry(), ref.repository(), options_.registry, client_->auth_state());
             for (;;) {
                 size_t i = next++;
                 if (i >= unique.size()) break;
@@ -125,11 +140,24 @@ Image pull_registry_image(const std::string& reference_text, const PullOptions& 
                     if (!first_error.empty()) break;
                 }
                 const Descriptor& d = unique[i];
-                auto dest = work_dir / d.digest.hex;
-                own.fetch_blob(d.digest, d.size ? std::optional<uint64_t>(d.size) : std::nullopt, dest);
-                if (options.progress) {
-                    options.progress("Downloaded " + d.digest.str().substr(0, 19) + " (" +
-                                     human_size(std::filesystem::file_size(dest)) + ")");
+                auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
+                std::filesystem::path path;
+                bool fetched = true;
+                if (cache_) {
+                    path = cache_->get(
+                        d.digest, [&](const std::filesystem::path& temp) { own.fetch_blob(d.digest, size, temp); },
+                        &fetched);
+                } else {
+                    path = work_dir / d.digest.hex;
+                    own.fetch_blob(d.digest, size, path);
+                }
+                std::lock_guard lock(mutex);
+                files[d.digest.str()] = path;
+                if (fetched) ++downloaded_;
+                if (options_.progress) {
+                    options_.progress(std::string(fetched ? "Downloaded " : "Cached ") +
+                                      d.digest.str().substr(0, 19) + " (" +
+                                      human_size(std::filesystem::file_size(path)) + ")");
                 }
             }
         } catch (const Error& e) {
@@ -138,14 +166,13 @@ Image pull_registry_image(const std::string& reference_text, const PullOptions& 
         }
     };
     std::vector<std::thread> threads;
-    size_t n = std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options.parallel)));
+    size_t n = std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel)));
     for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
     if (!first_error.empty()) throw Error(first_error);
 
-    for (auto& layer : image.layers) {
-        auto path = work_dir / layer.blob_digest->hex;
-        layer.description = layer.blob_digest->str();
+    for (auto& layer : image_.layers) {
+        auto path = files.at(layer.blob_digest->str());
         layer.blob_size = std::filesystem::file_size(path);
         layer.open_blob = [path] {
             auto fd = std::make_shared<FileDescriptor>(open_for_reading(path));
@@ -153,7 +180,6 @@ Image pull_registry_image(const std::string& reference_text, const PullOptions& 
                 std::make_unique<RangeReader>(fd, 0, file_size(fd->get()), path.string()));
         };
     }
-    return image;
 }
 
 }  // namespace d2a

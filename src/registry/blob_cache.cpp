@@ -1,0 +1,90 @@
+#include "registry/blob_cache.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <vector>
+
+#include "util/error.hpp"
+#include "util/file.hpp"
+
+namespace d2a {
+
+bool file_has_digest(const std::filesystem::path& path, const Digest& digest) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    FileDescriptor owned(fd);
+    Hasher h(digest.algorithm);
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n < 0) return false;
+        if (n == 0) break;
+        h.update(buf.data(), static_cast<size_t>(n));
+    }
+    return h.hex_digest() == digest.hex;
+}
+
+BlobCache::BlobCache(std::filesystem::path dir) : dir_(std::move(dir)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_ / "tmp", ec);
+    if (ec) throw Error("cache directory " + dir_.string() + ": " + ec.message());
+}
+
+std::filesystem::path BlobCache::path_for(const Digest& digest) const {
+    return dir_ / "blobs" / digest.algorithm_name() / digest.hex;
+}
+
+std::filesystem::path BlobCache::temp_path(const Digest& digest) const {
+    std::random_device rd;
+    return dir_ / "tmp" / (digest.hex + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+}
+
+std::optional<std::filesystem::path> BlobCache::find(const Digest& digest) const {
+    auto path = path_for(digest);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::nullopt;
+    if (file_has_digest(path, digest)) return path;
+    std::filesystem::remove(path, ec);  // corrupt: fetch it again
+    return std::nullopt;
+}
+
+std::filesystem::path BlobCache::get(const Digest& digest,
+                                     const std::function<void(const std::filesystem::path&)>& fetch,
+                                     bool* fetched) const {
+    if (fetched) *fetched = false;
+    if (auto hit = find(digest)) return *hit;
+    auto temp = temp_path(digest);
+    try {
+        fetch(temp);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(temp, ec);
+        throw;
+    }
+    auto final_path = path_for(digest);
+    std::error_code ec;
+    std::filesystem::create_directories(final_path.parent_path(), ec);
+    std::filesystem::rename(temp, final_path, ec);
+    if (ec) throw Error("cache: storing " + digest.str() + ": " + ec.message());
+    if (fetched) *fetched = true;
+    return final_path;
+}
+
+void BlobCache::put(const Digest& digest, const std::string& bytes) const {
+    auto temp = temp_path(digest);
+    {
+        std::ofstream out(temp, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) throw Error("cache: cannot write " + temp.string());
+    }
+    auto final_path = path_for(digest);
+    std::error_code ec;
+    std::filesystem::create_directories(final_path.parent_path(), ec);
+    std::filesystem::rename(temp, final_path, ec);
+    if (ec) throw Error("cache: storing " + digest.str() + ": " + ec.message());
+}
+
+}  // namespace d2a
