@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A mirroring job against the real registry: a batch with one missing image (the others
+# convert, exit 1, the JSON says which), a second run that downloads nothing and skips
+# unchanged images, the blob cache (reuse, corruption, two processes at once), shards.
+source "$(dirname "$0")/lib.sh"
+source "$TESTS_DIR/registry_lib.sh"
+
+python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
+python3 "$REPO_DIR/testdata/make_sample.py" date date.tar
+python3 - "$REPO_DIR/testdata" <<'PY'
+import sys; sys.path.insert(0, sys.argv[1])
+import imagegen as g
+img = g.Image([[("file", "a", b"a" * 10000)], [("file", "b", b"b")]], config={"Cmd": ["/a"]})
+g.write_docker_1_10([(img, ["small/app:1"])], "small.tar")
+PY
+start_registry mirror
+R=127.0.0.1:$mirror_PORT
+skopeo copy -q --dest-tls-verify=false docker-archive:hello.tar docker://$R/mix3/hello:latest
+skopeo copy -q --dest-tls-verify=false docker-archive:date.tar docker://$R/local/date:1.0
+skopeo copy -q --dest-tls-verify=false docker-archive:small.tar docker://$R/small/app:1
+cat > batch.txt <<EOT
+# images mirrored every night
+docker://$R/mix3/hello:latest
+docker://$R/local/date:1.0
+
+docker://$R/missing/image:1   # not pushed: must fail alone
+docker://$R/small/app:1
+EOT
+blob_gets() { grep -c '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]* HTTP/1.1" 20[06] .*docker2aci' "$WORK/mirror/log" || true; }
+run_batch() {  # run_batch OUT_DIR [args]: sets RC, JSON in $1.json
+  local dir=$1; shift
+  mkdir -p "$dir"
+  set +e
+  d2a --batch batch.txt --json --jobs 2 --insecure-allow-http -o "$dir" "$@" > "$dir.json" 2> "$dir.err"
+  RC=$?
+  set -e
+}
+
+run_batch out --cache-dir cache
+first=$(blob_gets)
+[ $RC = 1 ] && pass "batch with a missing image exits 1" || fail "batch exit $RC"
+[ "$(jq -s 'map(select(.skipped == false)) | length' out.json)" = 3 ] && [ "$(ls out | wc -l)" = 3 ] &&
+  pass "the other three converted" || fail "converted: $(cat out.json) $(ls out)"
+jq -s -e 'map(select(.error)) | length == 1 and (.[0].reference | test("missing/image")) and (.[0].error | test("not found"))' out.json > /dev/null &&
+  pass "JSON names the failure" || fail "JSON errors: $(cat out.json)"
+jq -s -e 'map(select(.imageId)) | all(.imageId | test("^sha512-[0-9a-f]{128}$")) and all(.platform == "linux/amd64") and all(.manifestDigest | test("^sha256:"))' out.json > /dev/null &&
+  pass "JSON carries image IDs, digests and platforms" || fail "JSON fields: $(cat out.json)"
+for f in out/*.aci; do
+  id=$(jq -r --arg p "$f" 'select(.path == $p) | .imageId' out.json)
+  [ "$id" = "sha512-$(gzip -dc "$f" | sha512sum | cut -d' ' -f1)" ] || fail "imageId of $f"
+done
+[ "$first" -gt 0 ] && pass "first run downloaded $first blobs" || fail "no blob downloads counted"
+
+before=$(stat -c %Y out/*.aci | md5sum)
+run_batch out --cache-dir cache
+[ $RC = 1 ] && [ "$(jq -s 'map(select(.skipped == true)) | length' out.json)" = 3 ] && pass "second run skips the 3 unchanged images" || fail "second run: $(cat out.json)"
+[ "$(blob_gets)" = "$first" ] && pass "second run downloaded no blob" || fail "second run downloaded $(( $(blob_gets) - first )) blobs"
+[ "$(stat -c %Y out/*.aci | md5sum)" = "$before" ] && pass "unchanged ACIs left alone" || fail "ACIs rewritten"
+
+run_batch out --cache-dir cache --force
+[ "$(jq -s 'map(select(.skipped == false)) | length' out.json)" = 3 ] && [ "$(blob_gets)" = "$first" ] &&
+  pass "--force converts again from the cache, no download" || fail "--force: $(blob_gets) vs $first"
+
+# A corrupt cache entry is noticed and fetched again.
+victim=$(ls cache/blobs/sha256 | head -1)
+printf 'garbage' >> "cache/blobs/sha256/$victim"
+run_batch out --cache-dir cache --force
+[ $RC = 1 ] && [ "$(blob_gets)" = $((first + 1)) ] && [ "$(sha256sum < "cache/blobs/sha256/$victim" | cut -d' ' -f1)" = "$victim" ] &&
+  pass "corrupt cache entry replaced (one download)" || fail "corrupt cache: $(blob_gets) vs $first; $(cat out.err)"
+
+# Two processes sharing one new cache at once.
+rm -rf shared && (run_batch p1 --cache-dir shared) & pid1=$!
+run_batch p2 --cache-dir shared
+wait $pid1
+[ "$(ls p1/*.aci | wc -l)" = 3 ] && [ "$(ls p2/*.aci | wc -l)" = 3 ] && pass "two processes sharing a cache both convert" || fail "shared cache: $(ls p1 p2)"
+for f in p1/*.aci; do cmp -s "$f" "p2/$(basename "$f")" || fail "$f differs between the processes"; done
+bad=0; for b in shared/blobs/sha256/*; do [ "$(sha256sum < "$b" | cut -d' ' -f1)" = "$(basename "$b")" ] || bad=1; done
+[ $bad = 0 ] && [ -z "$(ls -A shared/tmp)" ] && pass "shared cache entries all verify, no temp files left" || fail "shared cache content"
+
+# Shards: a deterministic partition of the batch.
+for k in 0 1 2; do run_batch shard$k --shard $k/3; done
+all=$(cat shard0.json shard1.json shard2.json | jq -r .reference | sort)
+[ "$all" = "$(grep -o 'docker://[^ ]*' batch.txt | sort)" ] && pass "3 shards cover the batch exactly once" || fail "shards: $all"
+run_batch again --shard 1/3
+[ "$(jq -r .reference again.json | sort)" = "$(jq -r .reference shard1.json | sort)" ] && pass "shards are stable" || fail "shard 1 changed"
+finish
