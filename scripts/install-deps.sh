@@ -5,9 +5,9 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libarchive-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcxxopts-dev
-  libdeflate-dev libisal-dev libzstd-dev liblzma-dev zlib1g-dev
+  libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev
   # tests
-  libgtest-dev libgmock-dev python3 jq attr curl gzip xz-utils zstd busybox-static
+  libgtest-dev libgmock-dev gnupg python3 jq attr curl gzip xz-utils zstd busybox-static
   umoci skopeo buildah golang-go golang-github-appc-spec-dev
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
   # fuzzing

@@ -48,6 +48,9 @@ cxxopts::Options make_parser() {
          cxxopts::value<std::string>(), "K/N")
         ("cache-dir", "Blob cache shared between runs and processes", cxxopts::value<std::string>(), "DIR")
         ("force", "Convert even when the existing ACI was made from the same image")
+        ("sign-key", "Write NAME.aci.asc, a detached OpenPGP signature by this secret key, for rkt",
+         cxxopts::value<std::string>(), "KEYID")
+        ("gpg-home", "GnuPG home directory holding the signing key", cxxopts::value<std::string>(), "DIR")
         ("experimental-oci", "Accepted for compatibility; OCI support is always on")
         ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")
@@ -134,6 +137,8 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (o.jobs < 1 || o.jobs > 64) throw UsageError("--jobs must be 1 to 64");
         o.force = r.count("force") > 0;
         if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
+        if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
+        if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
         if (r.count("shard")) {
             std::string v = r["shard"].as<std::string>();
             auto slash = v.find('/');

@@ -11,6 +11,7 @@
 
 #include "aci/inspect.hpp"
 #include "aci/manifest.hpp"
+#include "aci/signer.hpp"
 #include "cli/cli.hpp"
 #include "source/registry_source.hpp"
 #include "util/error.hpp"
@@ -180,6 +181,9 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
         }
         if (!options.force) {
             if (auto path = unchanged(image, options)) {
+                if (options.sign_key && !std::filesystem::exists(path->string() + ".asc")) {
+                    sign_aci(*path, {*options.sign_key, options.gpg_home});
+                }
                 o.ok = o.skipped = true;
                 o.skipped_path = *path;
                 o.image = std::move(image);
@@ -195,6 +199,25 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
             o.results = convert_layered(image, options.convert);
         } else {
             o.results.push_back(convert_squashed(image, options.convert));
+        }
+        if (options.sign_key) {
+            try {
+                for (const auto& r : o.results) sign_aci(r.path, {*options.sign_key, options.gpg_home});
+            } catch (const Error&) {
+                // Never leave an unsigned image where a signed one was asked for.
+                for (const auto& r : o.results) {
+                    std::error_code ec;
+                    std::filesystem::remove(r.path, ec);
+                    std::filesystem::remove(r.path.string() + ".asc", ec);
+                }
+                throw;
+            }
+        } else {
+            // A signature of an earlier conversion no longer matches the new bytes.
+            for (const auto& r : o.results) {
+                std::error_code ec;
+                std::filesystem::remove(r.path.string() + ".asc", ec);
+            }
         }
         if (options.debug) {
             std::lock_guard lock(err_mutex);
