@@ -136,7 +136,7 @@ class ParallelGzip final : public Writer {
             try {
                 compress_block(c, block->in, block->out);
                 block->in = {};
-            } catch (const Error& e) {
+            } catch (const std::exception& e) {  // nothing may escape a thread
                 error = e.what();
             }
             {

@@ -13,6 +13,7 @@
 #include "aci/manifest.hpp"
 #include "aci/signer.hpp"
 #include "cli/cli.hpp"
+#include "cli/progress.hpp"
 #include "source/registry_source.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -144,7 +145,7 @@ std::optional<std::filesystem::path> unchanged(const Image& image, const CliOpti
     return std::nullopt;
 }
 
-PullOptions pull_options(const CliOptions& options, std::ostream& err, std::mutex& err_mutex) {
+PullOptions pull_options(const CliOptions& options, DownloadObserver* observer) {
     PullOptions pull;
     pull.source = options.source;
     pull.parallel = options.parallel;
@@ -154,12 +155,7 @@ PullOptions pull_options(const CliOptions& options, std::ostream& err, std::mute
     for (const auto& d : options.cert_dirs) pull.registry.cert_dirs.push_back(d);
     pull.registry.credentials.username = options.username;
     if (options.cache_dir) pull.cache_dir = *options.cache_dir;
-    if (!options.quiet) {
-        pull.progress = [&err, &err_mutex](const std::string& line) {
-            std::lock_guard lock(err_mutex);
-            err << line << "\n" << std::flush;
-        };
-    }
+    pull.observer = observer;
     return pull;
 }
 
@@ -267,7 +263,13 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     }
     std::mutex err_mutex;
     std::mutex out_mutex;
-    PullOptions pull = pull_options(options, err, err_mutex);
+    // Live bars only for one image at a time on a terminal; lines otherwise.
+    std::unique_ptr<DownloadObserver> progress;
+    if (!options.quiet) {
+        bool terminal = ::isatty(STDERR_FILENO) && options.jobs == 1 && &err == &std::cerr;
+        progress = make_progress(err, err_mutex, terminal);
+    }
+    PullOptions pull = pull_options(options, progress.get());
     if (options.username) {
         if (options.password_stdin) {
             std::string password;

@@ -21,16 +21,6 @@ namespace {
 
 constexpr int kMaxIndexDepth = 4;
 
-std::string human_size(uint64_t n) {
-    char buf[32];
-    if (n >= (1u << 20)) {
-        std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(n) / 1e6);
-    } else {
-        std::snprintf(buf, sizeof buf, "%.1f kB", static_cast<double>(n) / 1e3);
-    }
-    return buf;
-}
-
 // Schema 1 (legacy, read-only): layers come top first as fsLayers, the config is the
 // first history entry's v1Compatibility JSON.
 void load_schema1(const json& doc, Image& image, const std::string& what) {
@@ -126,6 +116,7 @@ void RegistryPull::download(const std::filesystem::path& work_dir) {
     }
     const Reference& ref = *image_.reference;
     std::map<std::string, std::filesystem::path> files;
+    if (options_.observer) options_.observer->started(unique);
     std::atomic<size_t> next{0};
     std::mutex mutex;
     std::string first_error;
@@ -143,24 +134,28 @@ void RegistryPull::download(const std::filesystem::path& work_dir) {
                 auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
                 std::filesystem::path path;
                 bool fetched = true;
+                std::function<void(uint64_t)> on_bytes;
+                if (options_.observer) {
+                    on_bytes = [this, i, &d](uint64_t done) { options_.observer->progress(i, d, done); };
+                }
                 if (cache_) {
                     path = cache_->get(
-                        d.digest, [&](const std::filesystem::path& temp) { own.fetch_blob(d.digest, size, temp); },
+                        d.digest,
+                        [&](const std::filesystem::path& temp) { own.fetch_blob(d.digest, size, temp, on_bytes); },
                         &fetched);
                 } else {
                     path = work_dir / d.digest.hex;
-                    own.fetch_blob(d.digest, size, path);
+                    own.fetch_blob(d.digest, size, path, on_bytes);
+                }
+                if (options_.observer) {
+                    options_.observer->finished(i, d, std::filesystem::file_size(path), !fetched);
                 }
                 std::lock_guard lock(mutex);
                 files[d.digest.str()] = path;
                 if (fetched) ++downloaded_;
-                if (options_.progress) {
-                    options_.progress(std::string(fetched ? "Downloaded " : "Cached ") +
-                                      d.digest.str().substr(0, 19) + " (" +
-                                      human_size(std::filesystem::file_size(path)) + ")");
-                }
             }
-        } catch (const Error& e) {
+        } catch (const std::exception& e) {
+            // Nothing may escape a thread: that would end the whole process.
             std::lock_guard lock(mutex);
             if (first_error.empty()) first_error = e.what();
         }

@@ -16,12 +16,22 @@
 
 namespace d2a {
 
+// Told about layer downloads, from the downloading threads (implementations lock).
+class DownloadObserver {
+  public:
+    virtual ~DownloadObserver() = default;
+    // `index` is the blob's position in the list given to started() for the same pull.
+    virtual void started(const std::vector<Descriptor>& blobs) = 0;
+    virtual void progress(size_t index, const Descriptor& blob, uint64_t bytes) = 0;
+    virtual void finished(size_t index, const Descriptor& blob, uint64_t bytes, bool from_cache) = 0;
+};
+
 struct PullOptions {
     RegistryOptions registry;
     SourceOptions source;
     int parallel = 4;
     std::optional<std::filesystem::path> cache_dir;
-    std::function<void(const std::string&)> progress;  // one line per finished layer
+    DownloadObserver* observer = nullptr;
 };
 
 class RegistryPull {

@@ -67,6 +67,11 @@ config_digest=$(skopeo inspect --tls-verify=false --raw docker://$P/mix3/hello:l
 [ "$(manifest_of $aci | jq -r .name)" = "127.0.0.1-$plain_PORT/mix3/hello" ] && pass "name keeps the registry host" || fail "name $(manifest_of $aci | jq -r .name)"
 same_as_archive $aci "schema2 by tag"
 [ "$(grep -c '^Downloaded sha256:' progress)" = 2 ] && pass "one progress line per layer" || fail "progress: $(cat progress)"
+# On a terminal: a bar per layer, redrawn in place.
+rm -rf tty-out && mkdir tty-out
+script -qec "$DOCKER2ACI -o tty-out --insecure-allow-http docker://$P/mix3/hello:latest" /dev/null > tty.log
+[ "$(grep -ac '\[##############################\] .* done' tty.log)" -ge 2 ] && grep -q $'\x1b\[2K' tty.log &&
+  pass "terminal: a bar per layer" || fail "terminal progress: $(cat -v tty.log | head -5)"
 digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://$P/mix3/hello:latest)
 [ "$(manifest_of $aci | jq -r '.annotations[] | select(.name=="appc.io/docker/manifesthash") | .value')" = "$digest" ] &&
   pass "manifesthash is the registry's digest" || fail "manifesthash"
