@@ -165,6 +165,17 @@ oci_layout("oci-blob-mismatch", [[("file", "f", b"x" * 5000)]], corrupt_layer)
 case("oci-blob-mismatch", "error", "", input_name="oci-blob-mismatch")
 
 
+def wrong_size(blobs, index, manifest):
+    # The manifest claims one byte fewer for the layer than the blob holds.
+    md = index["manifests"][0]["digest"]
+    doc = json.loads(blobs[md]); doc["layers"][0]["size"] -= 1
+    nb = json.dumps(doc).encode(); del blobs[md]
+    nd = "sha256:" + g.sha256(nb); blobs[nd] = nb
+    index["manifests"][0].update(digest=nd, size=len(nb))
+oci_layout("oci-size-mismatch", [[("file", "f", b"y" * 5000)]], wrong_size)
+case("oci-size-mismatch", "error", "bytes its descriptor gives", input_name="oci-size-mismatch")
+
+
 def traversal_digest(blobs, index, manifest):
     index["manifests"][0]["digest"] = "sha256:../../../etc/passwd"
 oci_layout("oci-digest-traversal", [[("file", "f", b"f")]], traversal_digest)
