@@ -57,12 +57,12 @@ for img in "${IMAGES[@]}"; do
   row "$img" "tar | igzip -1 -T2 (floor)" "$floor_s" "$tar_mb" "$(stat -c %s "$work/igzip.gz")" "-" ""
 
   rm -rf "$out"; mkdir "$out"
-  measure d2a "$D2A" -q -o "$out" "$archive"
+  measure d2a "$D2A" -q --force -o "$out" "$archive"
   size=$(stat -c %s "$out"/*.aci)
   row "$img" "docker2aci (gzip default)" "$MEDIAN" "$tar_mb" "$size" "$RSS_MB" \
     "$(printf 'x%.2f floor, x%.2f pigz, size %.1f%% of gzip -6' "$(echo "$MEDIAN / $floor_s" | bc -l)" \
        "$(echo "$MEDIAN / $pigz_s" | bc -l)" "$(echo "100 * $size / $gzip6" | bc -l)")"
-  measure d2a-none "$D2A" -q -o "$out" --compression none "$archive"
+  measure d2a-none "$D2A" -q --force -o "$out" --compression none "$archive"
   row "$img" "docker2aci --compression none" "$MEDIAN" "$tar_mb" "$tar_bytes" "$RSS_MB" ""
   if [ -n "${BASELINE_CONVERTER:-}" ]; then
     measure other sh -c "cd '$out' && '$BASELINE_CONVERTER' '$(realpath "$archive")'"

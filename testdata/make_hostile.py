@@ -132,6 +132,15 @@ img.set_layer_tars([gzip.compress(part[:2048], mtime=0) + gzip.compress(part[204
                    diff_ids=["sha256:" + g.sha256(part)])
 g.write_docker_1_10([(img, ["hostile/img:1"])], "gzip-members.tar")
 case("gzip-members", "ok", present=["rootfs/a", "rootfs/b"])
+# Corruption inside a file's data, which the first pass skips rather than reads.
+big = g.layer_tar([("file", "big", b"".join(b"%d " % (i * 7919) for i in range(200000))), ("file", "after", b"x")])
+bad = bytearray(g.zst(big))
+for i in range(len(bad) // 2, len(bad) // 2 + 64):
+    bad[i] ^= 0xFF
+img = g.Image([[]])
+img.set_layer_tars([bytes(bad)], diff_ids=["sha256:" + g.sha256(big)])
+g.write_docker_1_10([(img, ["hostile/img:1"])], "corrupt-skipped-data.tar")
+case("corrupt-skipped-data", "error", "corrupt zstd data")
 
 # --- digests ---
 img = g.Image([[]])

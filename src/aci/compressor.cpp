@@ -2,7 +2,9 @@
 
 #include <libdeflate.h>
 
+#include <cmath>
 #include <condition_variable>
+#include <map>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -38,6 +40,32 @@ CompressorPtr new_compressor(int level) {
     return c;
 }
 
+// Shannon entropy of the block's bytes, in bits per byte.
+double byte_entropy(const std::vector<unsigned char>& in) {
+    if (in.empty()) return 0;
+    uint64_t counts[256] = {};
+    for (unsigned char c : in) ++counts[c];
+    double h = 0;
+    const double n = static_cast<double>(in.size());
+    for (uint64_t c : counts) {
+        if (c) {
+            double p = static_cast<double>(c) / n;
+            h -= p * std::log2(p);
+        }
+    }
+    return h;
+}
+
+// Effort where it pays: a block that is nearly random is stored (same size, ~50x faster),
+// one that compresses poorly gets at most level 4, text keeps the level asked for. The
+// choice depends on the block's bytes only, so the output stays deterministic.
+int level_for_block(const std::vector<unsigned char>& in, int level) {
+    double h = byte_entropy(in);
+    if (h > 7.97) return 0;
+    if (h > 6.5) return std::min(level, 4);
+    return level;
+}
+
 void compress_block(libdeflate_compressor* c, const std::vector<unsigned char>& in,
                     std::vector<unsigned char>& out) {
     out.resize(libdeflate_gzip_compress_bound(c, in.size()));
@@ -46,15 +74,31 @@ void compress_block(libdeflate_compressor* c, const std::vector<unsigned char>& 
     out.resize(n);
 }
 
+// One thread's compressors, one per level in use.
+class LevelledCompressors {
+  public:
+    explicit LevelledCompressors(int level) : level_(level) {}
+    void compress(const std::vector<unsigned char>& in, std::vector<unsigned char>& out) {
+        int level = level_for_block(in, level_);
+        auto& c = by_level_[level];
+        if (!c) c = new_compressor(level);
+        compress_block(c.get(), in, out);
+    }
+
+  private:
+    int level_;
+    std::map<int, CompressorPtr> by_level_;
+};
+
 class ParallelGzip final : public Writer {
   public:
     ParallelGzip(Writer& sink, int level, unsigned threads) : sink_(sink) {
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-        for (unsigned i = 0; i < threads; ++i) compressors_.push_back(new_compressor(level));
+        for (unsigned i = 0; i < threads; ++i) compressors_.emplace_back(level);
         max_in_flight_ = threads * 2;
         if (threads > 1) {
             for (unsigned i = 0; i < threads; ++i) {
-                workers_.emplace_back([this, i] { work(compressors_[i].get()); });
+                workers_.emplace_back([this, i] { work(compressors_[i]); });
             }
         }
         current_ = std::make_shared<Block>();
@@ -95,7 +139,7 @@ class ParallelGzip final : public Writer {
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
         if (workers_.empty()) {
-            compress_block(compressors_[0].get(), block->in, block->out);
+            compressors_[0].compress(block->in, block->out);
             sink_.write(block->out.data(), block->out.size());
             ++blocks_written_;
             return;
@@ -122,7 +166,7 @@ class ParallelGzip final : public Writer {
         ++blocks_written_;
     }
 
-    void work(libdeflate_compressor* c) {
+    void work(LevelledCompressors& c) {
         for (;;) {
             std::shared_ptr<Block> block;
             {
@@ -134,7 +178,7 @@ class ParallelGzip final : public Writer {
             }
             std::string error;
             try {
-                compress_block(c, block->in, block->out);
+                c.compress(block->in, block->out);
                 block->in = {};
             } catch (const std::exception& e) {  // nothing may escape a thread
                 error = e.what();
@@ -161,7 +205,7 @@ class ParallelGzip final : public Writer {
     }
 
     Writer& sink_;
-    std::vector<CompressorPtr> compressors_;
+    std::vector<LevelledCompressors> compressors_;
     std::vector<std::thread> workers_;
     std::shared_ptr<Block> current_;
     std::deque<std::shared_ptr<Block>> in_flight_;

@@ -36,6 +36,10 @@ LayerReader::~LayerReader() {
 
 long LayerReader::read_callback(archive* a, void* self_ptr, const void** buffer) {
     auto* self = static_cast<LayerReader*>(self_ptr);
+    if (!self->pending_error_.empty()) {
+        archive_set_error(a, EIO, "%s", self->pending_error_.c_str());
+        return -1;
+    }
     try {
         size_t n = self->stream_->read(self->buffer_.data(), self->buffer_.size());
         *buffer = self->buffer_.data();
@@ -49,12 +53,16 @@ long LayerReader::read_callback(archive* a, void* self_ptr, const void** buffer)
 
 int64_t LayerReader::skip_callback(archive* a, void* self_ptr, int64_t request) {
     auto* self = static_cast<LayerReader*>(self_ptr);
+    if (!self->pending_error_.empty()) return 0;
     try {
         return static_cast<int64_t>(self->stream_->skip(static_cast<uint64_t>(request)));
     } catch (const Error& e) {
+        // Never return a negative count here: libarchive 3.6 adds it to what is left to
+        // skip and calls again, forever. 0 makes it fall back to reading, which fails
+        // with this error.
         self->pending_error_ = e.what();
         archive_set_error(a, EIO, "%s", e.what());
-        return -1;
+        return 0;
     }
 }
 

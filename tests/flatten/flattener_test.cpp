@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <zstd.h>
+
 #include "support/layer_builder.hpp"
+#include "util/decompress.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
@@ -196,6 +199,25 @@ TEST(Flattener, EntryLimit) {
     o.limits.max_entries = 2;
     Flattener f(
         1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tar); }, o);
+    EXPECT_THROW(f.scan(), Error);
+}
+
+// Corruption inside file data that the scan skips (zstd notices it mid-stream) must fail,
+// not loop: libarchive retries
+// a skip callback that reports a negative count forever.
+TEST(Flattener, CorruptCompressedDataInSkippedFileFails) {
+    LayerBuilder l;
+    std::string big;
+    for (int i = 0; big.size() < (1 << 20); ++i) big += std::to_string(i * 7919) + " ";
+    l.file("big", big).file("after", "x");
+    std::string tar = l.tar();
+    std::string gz(ZSTD_compressBound(tar.size()), '\0');
+    gz.resize(ZSTD_compress(gz.data(), gz.size(), tar.data(), tar.size(), 3));
+    for (size_t i = gz.size() / 2; i < gz.size() / 2 + 64; ++i) gz[i] = static_cast<char>(~gz[i]);
+    FlattenOptions o;
+    Flattener f(1, [&](size_t, LayerPass) {
+        return open_decompressed(std::make_unique<MemoryReader>(gz), "layer", 1 << 30, 2000);
+    }, o);
     EXPECT_THROW(f.scan(), Error);
 }
 
