@@ -8,6 +8,7 @@ packages=(
   libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev
   # tests
   libgtest-dev libgmock-dev gnupg python3 jq attr curl gzip xz-utils zstd busybox-static
+  bc bsdextrautils groff-base ca-certificates time
   umoci skopeo buildah golang-go golang-github-appc-spec-dev
   docker-registry apache2-utils openssl python3-jwt python3-cryptography
   # fuzzing

@@ -171,6 +171,11 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        if (impl_->tls.verify && url.rfind("https://", 0) == 0 &&
+            impl_->bundle.find("BEGIN CERTIFICATE") == std::string::npos) {
+            throw Error(url_host(url) + ": no trusted CA certificates (install ca-certificates, or "
+                                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
+        }
         if (impl_->tls.verify) {
             curl_blob blob{impl_->bundle.data(), impl_->bundle.size(), CURL_BLOB_NOCOPY};
             curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
