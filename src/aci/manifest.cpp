@@ -38,6 +38,33 @@ uint64_t parse_port_number(const std::string& s, const std::string& spec) {
     return v;
 }
 
+// RFC 3339 date-time, as appc requires for "created":
+// YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). Docker writes nanoseconds; some tools
+// write other strings, which are left out rather than make the manifest invalid.
+bool is_rfc3339(const std::string& s) {
+    auto digits = [&](size_t at, size_t n) {
+        if (at + n > s.size()) return false;
+        for (size_t i = at; i < at + n; ++i) {
+            if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+        }
+        return true;
+    };
+    if (!(digits(0, 4) && s.size() > 19 && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2) &&
+          (s[10] == 'T' || s[10] == 't') && digits(11, 2) && s[13] == ':' && digits(14, 2) &&
+          s[16] == ':' && digits(17, 2))) {
+        return false;
+    }
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+        if (i == start) return false;
+    }
+    if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
+    return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' &&
+           digits(i + 4, 2);
+}
+
 }  // namespace
 
 AciNaming aci_naming(const Image& image) {
@@ -227,7 +254,7 @@ json build_manifest(const ManifestInputs& in) {
 
     std::map<std::string, std::string> ann;
     if (!c.author.empty()) ann["authors"] = c.author;
-    if (!c.created.empty()) ann["created"] = c.created;
+    if (is_rfc3339(c.created)) ann["created"] = c.created;
     const std::string p = "appc.io/docker/";
     if (image.reference) {
         const Reference& r = *image.reference;

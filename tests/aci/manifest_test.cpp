@@ -129,6 +129,27 @@ TEST(Manifest, FullMappingIsDeterministic) {
             R"({"name":"version","value":"latest"}],"name":"mix3/hello"})");
 }
 
+TEST(Manifest, CreatedOnlyWhenRfc3339) {
+    auto created = [](const std::string& value) {
+        Image image;
+        image.source_kind = "docker-archive";
+        image.reference = Reference::parse("a/b:1");
+        image.config.created = value;
+        const auto manifest = build_manifest({&image, std::nullopt});
+        for (const auto& a : manifest["annotations"]) {
+            if (a["name"] == "created") return a["value"].get<std::string>();
+        }
+        return std::string("<none>");
+    };
+    EXPECT_EQ(created("2024-05-01T10:20:30.123456789Z"), "2024-05-01T10:20:30.123456789Z");
+    EXPECT_EQ(created("2024-05-01T10:20:30+02:00"), "2024-05-01T10:20:30+02:00");
+    EXPECT_EQ(created("0001-01-01T00:00:00Z"), "0001-01-01T00:00:00Z");
+    EXPECT_EQ(created("yesterday"), "<none>");
+    EXPECT_EQ(created("2024-05-01 10:20:30"), "<none>");
+    EXPECT_EQ(created("2024-05-01T10:20:30"), "<none>");
+    EXPECT_EQ(created(""), "<none>");
+}
+
 TEST(Config, RejectsWrongTypes) {
     EXPECT_THROW(ImageConfig::parse(R"({"config":{"Env":"x"}})", "c"), Error);
     EXPECT_THROW(ImageConfig::parse(R"({"config":{"Cmd":[1]}})", "c"), Error);
