@@ -11,7 +11,9 @@ namespace {
 
 class StringWriter final : public Writer {
   public:
-    void write(const void* buf, size_t n) override { data.append(static_cast<const char*>(buf), n); }
+    void write(const void* buf, size_t n) override {
+        data.append(static_cast<const char*>(buf), n);
+    }
     std::string data;
 };
 
@@ -19,7 +21,8 @@ std::string gzip(const std::string& in, unsigned threads, int level = 6) {
     StringWriter out;
     auto c = make_compressor({OutputCompression::gzip, level, threads}, out);
     // Odd write sizes cross block boundaries at arbitrary points.
-    for (size_t i = 0; i < in.size(); i += 77777) c->write(in.data() + i, std::min<size_t>(77777, in.size() - i));
+    for (size_t i = 0; i < in.size(); i += 77777)
+        c->write(in.data() + i, std::min<size_t>(77777, in.size() - i));
     c->finish();
     return out.data;
 }
@@ -38,7 +41,8 @@ std::string random_bytes(size_t n, unsigned seed) {
 
 std::string text(size_t n) {
     std::string s;
-    for (int i = 0; s.size() < n; ++i) s += "line " + std::to_string(i % 977) + " of some configuration text\n";
+    for (int i = 0; s.size() < n; ++i)
+        s += "line " + std::to_string(i % 977) + " of some configuration text\n";
     s.resize(n);
     return s;
 }
