@@ -60,7 +60,6 @@ class RegistryClient {
                     const std::filesystem::path& dest,
                     const std::function<void(uint64_t done)>& progress = {});
 
-    [[nodiscard]] const std::string& registry() const { return registry_; }
     [[nodiscard]] std::shared_ptr<AuthState> auth_state() const { return auth_; }
 
   private:

@@ -223,9 +223,7 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
     image.config = ImageConfig::parse(top_json, where + ": " + top + "/json");
     for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
         std::string member = *it + "/layer.tar";
-        LayerSource layer = layer_from_member(bundle, member);
-        layer.blob_digest.reset();
-        image.layers.push_back(std::move(layer));
+        image.layers.push_back(layer_from_member(bundle, member));
     }
     return image;
 }
