@@ -1,16 +1,12 @@
 #include "aci/compressor.hpp"
 
-#include <libdeflate.h>
-
-#include <cmath>
 #include <condition_variable>
-#include <map>
-#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "aci/gzip_block.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
@@ -27,69 +23,6 @@ class PassThrough final : public Writer {
 
   private:
     Writer& sink_;
-};
-
-struct CompressorDeleter {
-    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-using CompressorPtr = std::unique_ptr<libdeflate_compressor, CompressorDeleter>;
-
-CompressorPtr new_compressor(int level) {
-    CompressorPtr c(libdeflate_alloc_compressor(level));
-    if (!c) throw Error("cannot allocate a gzip compressor (level " + std::to_string(level) + ")");
-    return c;
-}
-
-// Shannon entropy of the block's bytes in bits per byte, estimated from every fourth byte
-// (a quarter million samples per block are plenty; a full count cost 3% of a conversion).
-double byte_entropy(const std::vector<unsigned char>& in) {
-    if (in.empty()) return 0;
-    uint64_t counts[256] = {};
-    uint64_t samples = 0;
-    for (size_t i = 0; i < in.size(); i += 4, ++samples) ++counts[in[i]];
-    double h = 0;
-    const double n = static_cast<double>(samples);
-    for (uint64_t c : counts) {
-        if (c) {
-            double p = static_cast<double>(c) / n;
-            h -= p * std::log2(p);
-        }
-    }
-    return h;
-}
-
-// Effort where it pays: a block that is nearly random is stored (same size, ~50x faster),
-// one that compresses poorly gets at most level 4, text keeps the level asked for. The
-// choice depends on the block's bytes only, so the output stays deterministic.
-int level_for_block(const std::vector<unsigned char>& in, int level) {
-    double h = byte_entropy(in);
-    if (h > 7.97) return 0;
-    if (h > 6.5) return std::min(level, 4);
-    return level;
-}
-
-void compress_block(libdeflate_compressor* c, const std::vector<unsigned char>& in,
-                    std::vector<unsigned char>& out) {
-    out.resize(libdeflate_gzip_compress_bound(c, in.size()));
-    size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
-    if (n == 0) throw Error("gzip compression failed");
-    out.resize(n);
-}
-
-// One thread's compressors, one per level in use.
-class LevelledCompressors {
-  public:
-    explicit LevelledCompressors(int level) : level_(level) {}
-    void compress(const std::vector<unsigned char>& in, std::vector<unsigned char>& out) {
-        int level = level_for_block(in, level_);
-        auto& c = by_level_[level];
-        if (!c) c = new_compressor(level);
-        compress_block(c.get(), in, out);
-    }
-
-  private:
-    int level_;
-    std::map<int, CompressorPtr> by_level_;
 };
 
 class ParallelGzip final : public Writer {
@@ -141,7 +74,7 @@ class ParallelGzip final : public Writer {
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
         if (workers_.empty()) {
-            compressors_[0].compress(block->in, block->out);
+            compressors_[0].encode(block->in, block->out);
             sink_.write(block->out.data(), block->out.size());
             ++blocks_written_;
             return;
@@ -168,7 +101,7 @@ class ParallelGzip final : public Writer {
         ++blocks_written_;
     }
 
-    void work(LevelledCompressors& c) {
+    void work(GzipBlockEncoder& encoder) {
         for (;;) {
             std::shared_ptr<Block> block;
             {
@@ -180,7 +113,7 @@ class ParallelGzip final : public Writer {
             }
             std::string error;
             try {
-                c.compress(block->in, block->out);
+                encoder.encode(block->in, block->out);
                 block->in = {};
             } catch (const std::exception& e) {  // nothing may escape a thread
                 error = e.what();
@@ -207,7 +140,7 @@ class ParallelGzip final : public Writer {
     }
 
     Writer& sink_;
-    std::vector<LevelledCompressors> compressors_;
+    std::vector<GzipBlockEncoder> compressors_;
     std::vector<std::thread> workers_;
     std::shared_ptr<Block> current_;
     std::deque<std::shared_ptr<Block>> in_flight_;

@@ -1,6 +1,6 @@
-// Output compressors. gzip is written as independent members over fixed 1 MiB blocks,
-// compressed on every core: the bytes depend only on the input and the level, never on
-// the thread count, and any gzip reader accepts concatenated members.
+// Output compressors. gzip cuts the stream into fixed 1 MiB blocks, encoded on every core
+// as complete gzip members (gzip_block.hpp): the bytes depend only on the input and the
+// level, never on the thread count, and any gzip reader accepts concatenated members.
 #pragma once
 
 #include <memory>

@@ -117,6 +117,15 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::write(const void* buf, size_t n) {
     write_fully(fd_.get(), buf, n, final_path_.string());
+    written_ += n;
+    // Start writing back what is done while the rest is produced, so that the fsync in
+    // commit() waits for the last few MiB instead of the whole file. Only a hint: a
+    // filesystem that refuses it still gets the fsync, which reports real errors.
+    if (written_ - writeback_started_ >= kWritebackStep) {
+        ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_started_),
+                          static_cast<off_t>(written_ - writeback_started_), SYNC_FILE_RANGE_WRITE);
+        writeback_started_ = written_;
+    }
 }
 
 void AtomicFile::commit() {

@@ -85,6 +85,9 @@ class AtomicFile final : public Writer {
     std::filesystem::path temp_path_;  // empty when anonymous
     FileDescriptor fd_;
     bool committed_ = false;
+    static constexpr uint64_t kWritebackStep = 8 << 20;
+    uint64_t written_ = 0;
+    uint64_t writeback_started_ = 0;
 };
 
 // An unnamed scratch file (deleted on close) in TMPDIR, for spooling non-seekable input.

@@ -1,9 +1,12 @@
 #include "aci/compressor.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <random>
+#include <span>
 
+#include "aci/gzip_block.hpp"
 #include "util/decompress.hpp"
 
 namespace d2a {
@@ -63,6 +66,89 @@ TEST(Compressor, StoresRandomBlocksAndCompressesText) {
     EXPECT_EQ(gunzip(packed), noise);
     std::string words = text(4 << 20);
     EXPECT_LT(gzip(words, 2).size(), words.size() / 10);
+}
+
+// zlib, an implementation independent of ours, reading member after member; also counts
+// them.
+std::string zlib_gunzip(const std::string& in, int* members) {
+    std::string out;
+    size_t at = 0;
+    *members = 0;
+    while (at < in.size()) {
+        z_stream z{};
+        EXPECT_EQ(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + at));
+        z.avail_in = static_cast<uInt>(in.size() - at);
+        int rc = Z_OK;
+        char buf[65536];
+        while (rc == Z_OK) {
+            z.next_out = reinterpret_cast<Bytef*>(buf);
+            z.avail_out = sizeof buf;
+            rc = inflate(&z, Z_NO_FLUSH);
+            out.append(buf, sizeof buf - z.avail_out);
+        }
+        EXPECT_EQ(rc, Z_STREAM_END) << "member " << *members << " at byte " << at;
+        at = in.size() - z.avail_in;
+        inflateEnd(&z);
+        if (rc != Z_STREAM_END) break;
+        ++*members;
+    }
+    return out;
+}
+
+std::span<const unsigned char> bytes(const std::string& s) {
+    return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
+}
+
+TEST(GzipBlock, StoresTheRandomRunsOfAMixedBlock) {
+    // text | random | text, the random part on 2 KiB chunk boundaries.
+    std::string block = text(50 * 2048) + random_bytes(400 * 2048, 3) + text(62 * 2048 + 5);
+    auto pieces = plan_gzip_block(bytes(block), 6);
+    ASSERT_EQ(pieces.size(), 3u);
+    // The block is mostly random, so its text is deflated at level 4, not 6.
+    EXPECT_EQ(plan_gzip_block(bytes(text(1 << 20)), 6)[0].level, 6);
+    EXPECT_EQ(pieces[0].offset, 0u);
+    EXPECT_EQ(pieces[0].size, 50u * 2048);
+    EXPECT_EQ(pieces[0].level, 4);
+    EXPECT_EQ(pieces[1].offset, 50u * 2048);
+    EXPECT_EQ(pieces[1].size, 400u * 2048);
+    EXPECT_EQ(pieces[1].level, 0);
+    EXPECT_EQ(pieces[2].offset, 450u * 2048);
+    EXPECT_EQ(pieces[2].size, 62u * 2048 + 5);
+    EXPECT_EQ(pieces[2].level, 4);
+}
+
+TEST(GzipBlock, TextKeepsTheLevelAskedFor) {
+    std::string block = text(1 << 20);
+    auto pieces = plan_gzip_block(bytes(block), 9);
+    ASSERT_EQ(pieces.size(), 1u);
+    EXPECT_EQ(pieces[0].size, block.size());
+    EXPECT_EQ(pieces[0].level, 9);
+    EXPECT_EQ(plan_gzip_block(bytes(block), 2)[0].level, 2);
+}
+
+TEST(GzipBlock, MembersDecodeWithZlib) {
+    // Stored runs before a deflated piece share its member; a block ending in a stored run
+    // closes its member with a final stored block.
+    std::string block = random_bytes(70000, 4) + text(300000) + random_bytes(150000, 5);
+    GzipBlockEncoder encoder(6);
+    std::vector<unsigned char> out;
+    encoder.encode(bytes(block), out);
+    int members = 0;
+    EXPECT_EQ(zlib_gunzip(std::string(out.begin(), out.end()), &members), block);
+    EXPECT_EQ(members, 2);
+    EXPECT_LT(out.size(), 70000 + 150000 + 300000 / 10);
+
+    encoder.encode({}, out);
+    EXPECT_EQ(zlib_gunzip(std::string(out.begin(), out.end()), &members), "");
+    EXPECT_EQ(members, 1);
+}
+
+TEST(Compressor, WholeStreamsDecodeWithZlib) {
+    std::string input = random_bytes(3 << 19, 6) + text(5 << 19) + random_bytes(12345, 7);
+    int members = 0;
+    EXPECT_EQ(zlib_gunzip(gzip(input, 2), &members), input);
+    EXPECT_GE(members, 4);  // at least one per 1 MiB block
 }
 
 TEST(Compressor, EmptyInputIsAValidGzipStream) {
