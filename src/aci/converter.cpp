@@ -7,6 +7,7 @@
 #include "aci/tar_writer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
+#include "util/prefetch.hpp"
 
 namespace d2a {
 
@@ -14,7 +15,7 @@ namespace {
 
 // Counts what reaches the file, for the report.
 class CountingWriter final : public Writer {
-public:
+  public:
     explicit CountingWriter(Writer& inner) : inner_(inner) {}
     void write(const void* buf, size_t n) override {
         inner_.write(buf, n);
@@ -23,7 +24,7 @@ public:
     void finish() override { inner_.finish(); }
     [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
-private:
+  private:
     Writer& inner_;
     uint64_t bytes_ = 0;
 };
@@ -60,9 +61,12 @@ void write_aci(AtomicFile& file, const std::string& manifest_text, const std::op
     result.stats = flattener.stats();
 }
 
+// The emitting pass reads each layer ahead on a thread of its own: decompression and the
+// digest checks then overlap with writing and compressing the ACI.
 LayerOpener opener_for(const Image& image, const Limits& limits) {
-    return [&image, &limits](size_t i, LayerPass pass) {
-        return open_layer_tar(image.layers[i], limits, pass == LayerPass::emit);
+    return [&image, &limits](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
+        if (pass == LayerPass::scan) return open_layer_tar(image.layers[i], limits, false);
+        return std::make_unique<PrefetchReader>(open_layer_tar(image.layers[i], limits, true));
     };
 }
 
@@ -77,6 +81,7 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     FlattenOptions flatten_options;
     flatten_options.limits = options.limits;
     flatten_options.capture_paths = {"etc/passwd"};
+    flatten_options.scan_threads = options.compression.threads;
     Flattener flattener(image.layers.size(), opener_for(image, options.limits), flatten_options);
     flattener.scan();
 
@@ -100,6 +105,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     FlattenOptions final_options;
     final_options.limits = options.limits;
     final_options.capture_paths = {"etc/passwd"};
+    final_options.scan_threads = options.compression.threads;
     Flattener final_tree(n, opener, final_options);
     final_tree.scan();
     const nlohmann::json top_manifest = build_manifest({&image, final_tree.captured("etc/passwd")});
@@ -151,14 +157,15 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         layer_options.layer_name = [i, n](size_t) {
             return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
         };
-        Flattener layer(1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options);
+        Flattener layer(
+            1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options);
         ConvertResult result;
         result.manifest = manifest;
         AciNaming layer_naming = naming;
         if (!top) {
-            layer_naming.file_name = aci_file_name(
-                sanitize_ac_identifier(naming.file_stem + suffix), naming.version, naming.os,
-                naming.arch);
+            layer_naming.file_name =
+                aci_file_name(sanitize_ac_identifier(naming.file_stem + suffix), naming.version,
+                              naming.os, naming.arch);
         }
         result.path = output_path(options, layer_naming.file_name);
         files.push_back(std::make_unique<AtomicFile>(result.path));

@@ -1,6 +1,11 @@
 #include "flatten/flattener.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "flatten/layer_reader.hpp"
@@ -258,26 +263,35 @@ struct Flattener::Impl {
         return "layer " + std::to_string(layer + 1) + "/" + std::to_string(layer_count);
     }
 
-    void scan_layer(uint32_t layer, uint64_t& total_entries) {
-        std::string what = layer_name(layer);
-        LayerReader reader(opener(layer, LayerPass::scan), what);
+    // One layer's headers, read without touching the tree (so layers can be read at once).
+    struct LayerScan {
         std::vector<PendingEntry> pending;
         std::vector<std::string> removals;
         std::vector<std::string> opaque_dirs;
+        std::optional<Entry> root_meta;
+        uint64_t entries = 0;
+        uint64_t file_bytes = 0;
+    };
+
+    LayerScan read_layer(uint32_t layer, const std::atomic<bool>* cancelled) const {
+        std::string what = layer_name(layer);
+        LayerReader reader(opener(layer, LayerPass::scan), what);
+        LayerScan scan;
         Entry e;
-        uint64_t ordinal = 0;
         while (reader.next(e)) {
-            uint64_t ord = ordinal++;
-            if (++total_entries > options.limits.max_entries) {
+            if (cancelled && cancelled->load(std::memory_order_relaxed)) return scan;
+            uint64_t ord = scan.entries++;
+            // This layer alone; apply_layer() checks the image as a whole.
+            if (scan.entries > options.limits.max_entries) {
                 throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
                             " entries in the image");
             }
             if (e.type == EntryType::regular) {
-                file_bytes += e.size;
-                if (file_bytes > options.limits.max_unpacked_bytes) {
+                scan.file_bytes += e.size;
+                if (scan.file_bytes > options.limits.max_unpacked_bytes) {
                     throw Error(what + ": files add up to more than " +
-                                std::to_string(options.limits.max_unpacked_bytes) +
-                                " bytes (at " + e.path + ")");
+                                std::to_string(options.limits.max_unpacked_bytes) + " bytes (at " +
+                                e.path + ")");
                 }
             }
             if (e.path.size() > kMaxPathBytes) {
@@ -288,7 +302,7 @@ struct Flattener::Impl {
                 if (e.type != EntryType::directory) {
                     throw Error(what + ": the root entry \".\" is not a directory");
                 }
-                root_meta = e;
+                scan.root_meta = e;
                 continue;
             }
             if (skip_for_whiteout_parent(e.path, what)) continue;
@@ -296,12 +310,12 @@ struct Flattener::Impl {
             WhiteoutKind kind = with_context(what, [&] { return classify_whiteout(base); });
             std::string parent(parent_path(e.path));
             if (kind == WhiteoutKind::remove) {
-                removals.push_back((parent.empty() ? "" : parent + "/") +
-                                   std::string(base.substr(4)));
+                scan.removals.push_back((parent.empty() ? "" : parent + "/") +
+                                        std::string(base.substr(4)));
                 continue;
             }
             if (kind == WhiteoutKind::opaque) {
-                opaque_dirs.push_back(parent);
+                scan.opaque_dirs.push_back(parent);
                 continue;
             }
             if (kind == WhiteoutKind::metadata) continue;
@@ -312,12 +326,95 @@ struct Flattener::Impl {
                 LayerReader::DataReader data(reader);
                 p.captured = read_all(data, kMaxCapturedBytes, what + ": " + e.path);
             }
-            pending.push_back(std::move(p));
+            scan.pending.push_back(std::move(p));
         }
+        return scan;
+    }
+
+    void apply_layer(uint32_t layer, LayerScan& scan) {
+        std::string what = layer_name(layer);
+        total_entries += scan.entries;
+        if (total_entries > options.limits.max_entries) {
+            throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
+                        " entries in the image");
+        }
+        file_bytes += scan.file_bytes;
+        if (file_bytes > options.limits.max_unpacked_bytes) {
+            throw Error(what + ": files add up to more than " +
+                        std::to_string(options.limits.max_unpacked_bytes) + " bytes");
+        }
+        if (scan.root_meta) root_meta = std::move(scan.root_meta);
         // Whiteouts hide lower layers only, wherever they stand in this layer: apply them
         // all before this layer's own entries.
-        apply_whiteouts(removals, opaque_dirs);
-        for (auto& p : pending) apply(layer, p, what);
+        apply_whiteouts(scan.removals, scan.opaque_dirs);
+        for (auto& p : scan.pending) apply(layer, p, what);
+        ++layers_scanned;
+    }
+
+    // Reads layers [layers_scanned, layer_count) on up to `threads` threads and applies
+    // them bottom first. The first failing layer's error wins, as if read one by one.
+    void scan_remaining(unsigned threads) {
+        const size_t first = layers_scanned;
+        const size_t count = layer_count - first;
+        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+        threads = static_cast<unsigned>(std::min<size_t>(threads, count));
+        if (threads <= 1) {
+            for (size_t i = first; i < layer_count; ++i) {
+                LayerScan scan = read_layer(static_cast<uint32_t>(i), nullptr);
+                apply_layer(static_cast<uint32_t>(i), scan);
+            }
+            return;
+        }
+        struct Slot {
+            std::optional<LayerScan> scan;
+            std::exception_ptr error;
+            bool done = false;
+        };
+        std::vector<Slot> slots(count);
+        std::mutex mutex;
+        std::condition_variable slot_done;
+        std::atomic<size_t> next{0};
+        std::atomic<bool> cancelled{false};
+        auto worker = [&] {
+            while (!cancelled) {
+                const size_t i = next++;
+                if (i >= count) return;
+                Slot result;
+                try {
+                    result.scan = read_layer(static_cast<uint32_t>(first + i), &cancelled);
+                } catch (...) {  // handed to the applying thread
+                    result.error = std::current_exception();
+                }
+                {
+                    std::lock_guard lock(mutex);
+                    slots[i].scan = std::move(result.scan);
+                    slots[i].error = result.error;
+                    slots[i].done = true;
+                }
+                slot_done.notify_all();
+            }
+        };
+        std::vector<std::jthread> pool;
+        // Stops and joins the readers however this scope is left.
+        struct Stop {
+            std::atomic<bool>& cancelled;
+            std::vector<std::jthread>& pool;
+            ~Stop() {
+                cancelled = true;
+                pool.clear();
+            }
+        } stop{cancelled, pool};
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+        for (size_t i = 0; i < count; ++i) {
+            std::optional<LayerScan> scan;
+            {
+                std::unique_lock lock(mutex);
+                slot_done.wait(lock, [&] { return slots[i].done; });
+                if (slots[i].error) std::rethrow_exception(slots[i].error);
+                scan = std::move(slots[i].scan);
+            }
+            apply_layer(static_cast<uint32_t>(first + i), *scan);
+        }
     }
 
     // Entries under an aufs bookkeeping directory are skipped; any other whiteout name
@@ -480,15 +577,17 @@ Flattener::Flattener(size_t layer_count, LayerOpener opener, FlattenOptions opti
 Flattener::~Flattener() = default;
 
 void Flattener::scan() {
-    while (impl_->layers_scanned < impl_->layer_count) scan_layer(impl_->layers_scanned);
+    if (impl_->layers_scanned < impl_->layer_count)
+        impl_->scan_remaining(impl_->options.scan_threads);
+    stats_.layer_entries = impl_->total_entries;
 }
 
 void Flattener::scan_layer(size_t index) {
     if (index != impl_->layers_scanned || index >= impl_->layer_count) {
         throw Error("internal: layers must be scanned in order");
     }
-    impl_->scan_layer(static_cast<uint32_t>(index), impl_->total_entries);
-    ++impl_->layers_scanned;
+    Impl::LayerScan scan = impl_->read_layer(static_cast<uint32_t>(index), nullptr);
+    impl_->apply_layer(static_cast<uint32_t>(index), scan);
     stats_.layer_entries = impl_->total_entries;
 }
 

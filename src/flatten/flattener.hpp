@@ -1,10 +1,11 @@
 // Merges an image's layers into the tree a container runtime would see, streaming.
 //
-// Pass 1 (scan) reads every layer's headers and replays them on an in-memory tree of
-// names (no file data is kept): whiteouts, opaque directories, replacements and hard-link
-// groups. Pass 2 (emit) reads the layers again and hands each surviving entry to a sink
-// with its data, in an order valid for a tar: parents before children, link targets before
-// links, each path once. Memory grows with the number of entries, never with their size.
+// Pass 1 (scan) reads every layer's headers (several layers at once if asked) and replays
+// them bottom first on an in-memory tree of names (no file data is kept): whiteouts, opaque
+// directories, replacements and hard-link groups. Pass 2 (emit) reads the layers again and hands
+// each surviving entry to a sink with its data, in an order valid for a tar: parents before
+// children, link targets before links, each path once. Memory grows with the number of entries,
+// never with their size.
 #pragma once
 
 #include <cstdint>
@@ -44,9 +45,13 @@ struct FlattenOptions {
     std::function<std::optional<Entry>(const std::string& path)> implicit_dir_metadata;
     // Picks which path of a hard-link group carries the data: the first path for which
     // this returns true (given the creating entry's layer and ordinal), else the first.
-    std::function<bool(const std::string& path, uint32_t layer, uint64_t ordinal)> prefer_as_data_path;
+    std::function<bool(const std::string& path, uint32_t layer, uint64_t ordinal)>
+        prefer_as_data_path;
     // How messages name layer i (default "layer i+1/N").
     std::function<std::string(size_t index)> layer_name;
+    // Layers whose headers are read at once by scan() (0: one per core). The opener is then
+    // called from several threads.
+    unsigned scan_threads = 1;
 };
 
 // Where a file in the merged tree came from: the layer and the entry's position in it.

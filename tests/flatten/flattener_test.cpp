@@ -1,7 +1,6 @@
 #include "flatten/flattener.hpp"
 
 #include <gtest/gtest.h>
-
 #include <zstd.h>
 
 #include "support/layer_builder.hpp"
@@ -15,17 +14,43 @@ using testing::CollectingSink;
 using testing::LayerBuilder;
 using Lines = std::vector<std::string>;
 
-Lines flatten(const std::vector<LayerBuilder>& layers, bool stdio = false) {
-    std::vector<std::string> tars;
-    for (const auto& l : layers) tars.push_back(l.tar());
+Lines flatten_with(const std::vector<std::string>& tars, bool stdio, unsigned scan_threads) {
     FlattenOptions options;
     options.add_stdio_links = stdio;
+    options.scan_threads = scan_threads;
     Flattener f(
-        tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, options);
+        tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); },
+        options);
     f.scan();
     CollectingSink sink;
     f.emit(sink);
     return sink.lines;
+}
+
+// Every case runs with the layers read one by one and read at once: same tree.
+Lines flatten(const std::vector<LayerBuilder>& layers, bool stdio = false) {
+    std::vector<std::string> tars;
+    for (const auto& l : layers) tars.push_back(l.tar());
+    Lines one_by_one = flatten_with(tars, stdio, 1);
+    EXPECT_EQ(flatten_with(tars, stdio, 3), one_by_one)
+        << "reading layers at once changed the tree";
+    return one_by_one;
+}
+
+std::string scan_error(const std::vector<std::string>& tars, unsigned threads,
+                       uint64_t max_entries) {
+    FlattenOptions o;
+    o.scan_threads = threads;
+    o.limits.max_entries = max_entries;
+    Flattener f(
+        tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); },
+        o);
+    try {
+        f.scan();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
 }
 
 TEST(Flattener, SingleLayerKeepsOrderAndContent) {
@@ -202,6 +227,22 @@ TEST(Flattener, EntryLimit) {
     EXPECT_THROW(f.scan(), Error);
 }
 
+TEST(Flattener, ParallelScanReportsTheLowestFailingLayer) {
+    LayerBuilder good, bad_whiteout, bad_link, big;
+    good.file("a", "1");
+    bad_whiteout.file(".wh..", "");
+    bad_link.hardlink("x", "missing");
+    for (int i = 0; i < 50; ++i) big.file("f" + std::to_string(i), "");
+    std::vector<std::string> tars{good.tar(), big.tar(), bad_whiteout.tar(), bad_link.tar()};
+    for (unsigned threads : {1u, 2u, 4u}) {
+        EXPECT_EQ(scan_error(tars, threads, 1000), "layer 3/4: malformed whiteout \".wh..\"");
+        // The limit counts the image as a whole, across layers read apart.
+        EXPECT_EQ(scan_error(tars, threads, 50), "layer 2/4: more than 50 entries in the image");
+    }
+    std::vector<std::string> link_last{good.tar(), big.tar(), bad_link.tar()};
+    EXPECT_EQ(scan_error(link_last, 3, 1000), "layer 3/3: hard link x points to missing missing");
+}
+
 // Corruption inside file data that the scan skips (zstd notices it mid-stream) must fail,
 // not loop: libarchive retries
 // a skip callback that reports a negative count forever.
@@ -215,9 +256,12 @@ TEST(Flattener, CorruptCompressedDataInSkippedFileFails) {
     gz.resize(ZSTD_compress(gz.data(), gz.size(), tar.data(), tar.size(), 3));
     for (size_t i = gz.size() / 2; i < gz.size() / 2 + 64; ++i) gz[i] = static_cast<char>(~gz[i]);
     FlattenOptions o;
-    Flattener f(1, [&](size_t, LayerPass) {
-        return open_decompressed(std::make_unique<MemoryReader>(gz), "layer", 1 << 30, 2000);
-    }, o);
+    Flattener f(
+        1,
+        [&](size_t, LayerPass) {
+            return open_decompressed(std::make_unique<MemoryReader>(gz), "layer", 1 << 30, 2000);
+        },
+        o);
     EXPECT_THROW(f.scan(), Error);
 }
 

@@ -1,11 +1,15 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "flatten/path.hpp"
 #include "source/bundle.hpp"
 #include "util/decompress.hpp"
 #include "util/digest.hpp"
 #include "util/error.hpp"
+#include "util/prefetch.hpp"
 
 namespace d2a {
 namespace {
@@ -60,6 +64,56 @@ TEST(Decompress, RejectsTruncatedGarbageAndBombs) {
     EXPECT_THROW(decompress(g.substr(0, g.size() / 2)), Error);
     EXPECT_THROW(decompress(g + "junk"), Error);
     EXPECT_THROW(decompress(g, 1000), Error);
+}
+
+// Yields `data`, then fails instead of ending when `fail` is set.
+class FailingReader final : public Reader {
+  public:
+    FailingReader(std::string data, bool fail) : data_(std::move(data)), fail_(fail) {}
+    size_t read(void* buf, size_t n) override {
+        size_t k = std::min({n, data_.size() - pos_, size_t{1000}});
+        if (k == 0 && fail_) throw Error("digest mismatch");
+        std::memcpy(buf, data_.data() + pos_, k);
+        pos_ += k;
+        return k;
+    }
+
+  private:
+    std::string data_;
+    size_t pos_ = 0;
+    bool fail_;
+};
+
+std::string pattern(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(i * 131 + i / 7);
+    return s;
+}
+
+TEST(Prefetch, PassesEveryByteInOrderThenTheError) {
+    std::string data = pattern(100003);
+    PrefetchReader ok(std::make_unique<FailingReader>(data, false), 4096, 3);
+    EXPECT_TRUE(read_all(ok, 1 << 20, "t") == data);
+    EXPECT_EQ(ok.read(nullptr, 0), 0u);
+
+    PrefetchReader failing(std::make_unique<FailingReader>(data, true), 4096, 3);
+    std::string got;
+    char buf[777];
+    try {
+        for (size_t n; (n = failing.read(buf, sizeof buf)) > 0;) got.append(buf, n);
+        ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "digest mismatch");
+    }
+    EXPECT_TRUE(got == data) << "got " << got.size() << " of " << data.size() << " bytes";
+}
+
+TEST(Prefetch, AbandonedMidStreamStopsTheThread) {
+    for (int i = 0; i < 20; ++i) {
+        PrefetchReader r(std::make_unique<FailingReader>(pattern(1 << 20), false), 1024, 2);
+        char buf[10];
+        EXPECT_EQ(r.read(buf, sizeof buf), sizeof buf);
+    }  // each destructor must return: the test would hang otherwise
 }
 
 TEST(Paths, Normalise) {

@@ -1,0 +1,82 @@
+#include "util/prefetch.hpp"
+
+#include <cstring>
+
+namespace d2a {
+
+PrefetchReader::PrefetchReader(std::unique_ptr<Reader> inner, size_t chunk_size, size_t depth)
+    : inner_(std::move(inner)),
+      chunk_size_(chunk_size),
+      depth_(depth),
+      thread_([this] { produce(); }) {}
+
+PrefetchReader::~PrefetchReader() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+}
+
+void PrefetchReader::produce() {
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [&] { return stopping_ || ready_.size() < depth_; });
+            if (stopping_) return;
+        }
+        std::vector<char> chunk(chunk_size_);
+        size_t filled = 0;
+        bool end = false;
+        std::exception_ptr error;
+        try {
+            while (filled < chunk.size()) {
+                size_t n = inner_->read(chunk.data() + filled, chunk.size() - filled);
+                if (n == 0) {
+                    end = true;
+                    break;
+                }
+                filled += n;
+            }
+        } catch (...) {  // handed to the consumer after the bytes before it
+            error = std::current_exception();
+            end = true;
+        }
+        chunk.resize(filled);
+        {
+            std::lock_guard lock(mutex_);
+            if (!chunk.empty()) ready_.push_back(std::move(chunk));
+            error_ = error;
+            inner_done_ = end;
+        }
+        changed_.notify_all();
+        if (end) return;
+    }
+}
+
+bool PrefetchReader::next_chunk() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !ready_.empty() || inner_done_; });
+    if (ready_.empty()) {
+        if (error_) std::rethrow_exception(error_);
+        return false;
+    }
+    current_ = std::move(ready_.front());
+    ready_.pop_front();
+    current_pos_ = 0;
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+}
+
+size_t PrefetchReader::read(void* buf, size_t n) {
+    if (n == 0) return 0;
+    if (current_pos_ == current_.size() && !next_chunk()) return 0;
+    size_t k = std::min(n, current_.size() - current_pos_);
+    std::memcpy(buf, current_.data() + current_pos_, k);
+    current_pos_ += k;
+    return k;
+}
+
+}  // namespace d2a

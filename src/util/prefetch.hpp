@@ -1,0 +1,49 @@
+// Reads a stream ahead on a thread of its own, so that whatever the stream does per byte
+// (decompression, digest checks, file reads) overlaps with the consumer's work.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "util/stream.hpp"
+
+namespace d2a {
+
+class PrefetchReader final : public Reader {
+  public:
+    // Keeps up to `depth` chunks of `chunk_size` bytes ready.
+    explicit PrefetchReader(std::unique_ptr<Reader> inner, size_t chunk_size = 1 << 20,
+                            size_t depth = 4);
+    PrefetchReader(const PrefetchReader&) = delete;
+    PrefetchReader& operator=(const PrefetchReader&) = delete;
+    // Stops the reading thread; the inner stream is abandoned where it stands.
+    ~PrefetchReader() override;
+
+    // An error of the inner stream is thrown here once the bytes before it are consumed.
+    size_t read(void* buf, size_t n) override;
+
+  private:
+    void produce();
+    bool next_chunk();
+
+    std::unique_ptr<Reader> inner_;
+    const size_t chunk_size_;
+    const size_t depth_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<std::vector<char>> ready_;
+    bool inner_done_ = false;  // no chunk will follow those in ready_
+    std::exception_ptr error_;
+    bool stopping_ = false;
+    std::vector<char> current_;
+    size_t current_pos_ = 0;
+    std::thread thread_;  // last: starts once everything above exists
+};
+
+}  // namespace d2a
