@@ -4,7 +4,8 @@
   make_images.py A|B|C|A-gzip OUT.tar
 
 A: ~256 MB in 5 layers, ~20k files, half text and half random data, with whiteouts.
-B: 80k small files in 2 layers.
+B: 80k small files in 2 layers; B-20k, B-40k, B-160k: the same with other file counts, to
+   show that time grows linearly with the number of files.
 C: ~1 GB in 4 layers (large and small files).
 A-gzip: image A with gzip-compressed layers (Docker 25+ layout), for the decompression path.
 """
@@ -55,11 +56,11 @@ def image_a(d):
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
 
-def image_b(d):
+def image_b(d, files=80000):
     layers = []
     for L in range(2):
         layers.append([("file", "b%d/d%d/f%d" % (L, i % 400, i), d.text(d.rnd.randint(100, 600)), 0o644)
-                       for i in range(40000)])
+                       for i in range(files // 2)])
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
 
@@ -75,6 +76,9 @@ def image_c(d):
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
 
+SCALING = {"B-20k": 20000, "B-40k": 40000, "B-160k": 160000}
+
+
 def main():
     kind, out = sys.argv[1], sys.argv[2]
     d = Data(42)
@@ -85,6 +89,8 @@ def main():
         imagegen.write_docker_25([(image_a(d), [tag])], out, compress=True)
     elif kind == "B":
         imagegen.write_docker_1_10([(image_b(d), [tag])], out)
+    elif kind in SCALING:
+        imagegen.write_docker_1_10([(image_b(d, SCALING[kind]), [tag])], out)
     elif kind == "C":
         imagegen.write_docker_1_10([(image_c(d), [tag])], out)
     else:

@@ -2,7 +2,7 @@
 # Benchmarks docker2aci on generated images and, in the same run, the cost of compressing
 # its flattened output once with standard tools (the floor no converter can beat).
 #
-#   bash bench/run.sh [IMAGES...]        default: A A-gzip B C
+#   bash bench/run.sh [IMAGES...]        default: A A-gzip B C; also B-20k B-40k B-160k
 #
 # Environment: DOCKER2ACI (default build/docker2aci), RUNS (median of, default 3),
 # BASELINE_CONVERTER (another converter binary to time on the same archives, e.g. the Go

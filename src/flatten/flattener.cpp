@@ -372,13 +372,21 @@ struct Flattener::Impl {
         };
         std::vector<Slot> slots(count);
         std::mutex mutex;
-        std::condition_variable slot_done;
-        std::atomic<size_t> next{0};
+        std::condition_variable changed;
+        size_t next = 0;
+        size_t applied = 0;
         std::atomic<bool> cancelled{false};
+        // Layers are handed out in order, at most `threads` ahead of the one being applied,
+        // so that no more than that many layers' headers wait in memory.
         auto worker = [&] {
-            while (!cancelled) {
-                const size_t i = next++;
-                if (i >= count) return;
+            for (;;) {
+                size_t i;
+                {
+                    std::unique_lock lock(mutex);
+                    changed.wait(lock, [&] { return cancelled || next < applied + threads; });
+                    if (cancelled || next >= count) return;
+                    i = next++;
+                }
                 Slot result;
                 try {
                     result.scan = read_layer(static_cast<uint32_t>(first + i), &cancelled);
@@ -391,29 +399,41 @@ struct Flattener::Impl {
                     slots[i].error = result.error;
                     slots[i].done = true;
                 }
-                slot_done.notify_all();
+                changed.notify_all();
             }
         };
         std::vector<std::jthread> pool;
         // Stops and joins the readers however this scope is left.
         struct Stop {
+            std::mutex& mutex;
+            std::condition_variable& changed;
             std::atomic<bool>& cancelled;
             std::vector<std::jthread>& pool;
             ~Stop() {
-                cancelled = true;
+                {
+                    std::lock_guard lock(mutex);
+                    cancelled = true;
+                }
+                changed.notify_all();
                 pool.clear();
             }
-        } stop{cancelled, pool};
+        } stop{mutex, changed, cancelled, pool};
         for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
         for (size_t i = 0; i < count; ++i) {
             std::optional<LayerScan> scan;
             {
                 std::unique_lock lock(mutex);
-                slot_done.wait(lock, [&] { return slots[i].done; });
+                changed.wait(lock, [&] { return slots[i].done; });
                 if (slots[i].error) std::rethrow_exception(slots[i].error);
                 scan = std::move(slots[i].scan);
+                slots[i].scan.reset();
             }
             apply_layer(static_cast<uint32_t>(first + i), *scan);
+            {
+                std::lock_guard lock(mutex);
+                applied = i + 1;
+            }
+            changed.notify_all();
         }
     }
 

@@ -227,6 +227,22 @@ TEST(Flattener, EntryLimit) {
     EXPECT_THROW(f.scan(), Error);
 }
 
+TEST(Flattener, ManyLayersFewThreads) {
+    std::vector<std::string> tars;
+    for (int i = 0; i < 9; ++i) {
+        LayerBuilder l;
+        l.file("f", "v" + std::to_string(i)).file("only" + std::to_string(i), "x");
+        if (i > 0) l.whiteout("", "only" + std::to_string(i - 1));
+        if (i % 3 == 2) l.opaque("d");
+        l.file("d/from" + std::to_string(i), "y");
+        tars.push_back(l.tar());
+    }
+    Lines expected{"f file v8", "only8 file x", "d dir", "d/from8 file y"};
+    EXPECT_EQ(flatten_with(tars, false, 1), expected);
+    EXPECT_EQ(flatten_with(tars, false, 2), expected);
+    EXPECT_EQ(flatten_with(tars, false, 0), expected);
+}
+
 TEST(Flattener, ParallelScanReportsTheLowestFailingLayer) {
     LayerBuilder good, bad_whiteout, bad_link, big;
     good.file("a", "1");
