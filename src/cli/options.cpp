@@ -24,7 +24,7 @@ cxxopts::Options make_parser() {
          cxxopts::value<std::string>()->default_value("gzip"), "gzip|none")
         ("compression-level", "gzip level, 1 (fastest) to 12 (smallest)",
          cxxopts::value<int>()->default_value("6"), "N")
-        ("threads", "Compression threads (0: every core)",
+        ("threads", "Threads for compression and layer reading (0: every core)",
          cxxopts::value<unsigned>()->default_value("0"), "N")
         ("o,output-dir", "Directory for the ACI files",
          cxxopts::value<std::string>()->default_value("."), "DIR")

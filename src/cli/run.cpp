@@ -1,13 +1,14 @@
+#include <unistd.h>
+
 #include <atomic>
-#include <fstream>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <ostream>
 #include <thread>
-#include <unistd.h>
 
 #include "aci/inspect.hpp"
 #include "aci/manifest.hpp"
@@ -37,7 +38,9 @@ struct Outcome {
     std::filesystem::path skipped_path;
 };
 
-std::string quoted(const std::string& s) { return json(s).dump(); }
+std::string quoted(const std::string& s) {
+    return json(s).dump();
+}
 
 void print_report(std::ostream& out, const std::vector<ConvertResult>& results) {
     // The top image's manifest holds everything the layers below it add up to.
@@ -134,10 +137,12 @@ std::optional<std::filesystem::path> unchanged(const Image& image, const CliOpti
     if (!manifest || !manifest->contains("annotations") || !(*manifest)["annotations"].is_array()) {
         return std::nullopt;
     }
-    if (is_gzip_file(path) != (options.compression.kind == OutputCompression::gzip)) return std::nullopt;
+    if (is_gzip_file(path) != (options.compression.kind == OutputCompression::gzip))
+        return std::nullopt;
     bool layered = manifest->contains("dependencies");
     if (layered != (cli.nosquash && image.layers.size() > 1)) return std::nullopt;
-    std::string key = image.manifest_digest ? "appc.io/docker/manifesthash" : "appc.io/docker/imageid";
+    std::string key =
+        image.manifest_digest ? "appc.io/docker/manifesthash" : "appc.io/docker/imageid";
     std::string want = image.manifest_digest ? *image.manifest_digest : image.image_id;
     for (const auto& a : (*manifest)["annotations"]) {
         if (json_string(a, "name") == key && json_string(a, "value") == want) return path;
@@ -166,7 +171,6 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
     try {
         auto start = Clock::now();
         std::optional<RegistryPull> registry;
-        std::optional<ScratchDir> downloads;
         Image image;
         if (ref.rfind("docker://", 0) == 0) {
             if (options.source.image) throw Error("--image works only with files");
@@ -187,8 +191,7 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
             }
         }
         if (registry) {
-            if (!options.cache_dir) downloads.emplace();
-            registry->download(downloads ? downloads->path() : std::filesystem::path());
+            registry->download();
             image = registry->image();
         }
         if (options.nosquash) {
@@ -198,7 +201,8 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
         }
         if (options.sign_key) {
             try {
-                for (const auto& r : o.results) sign_aci(r.path, {*options.sign_key, options.gpg_home});
+                for (const auto& r : o.results)
+                    sign_aci(r.path, {*options.sign_key, options.gpg_home});
             } catch (const Error&) {
                 // Never leave an unsigned image where a signed one was asked for.
                 for (const auto& r : o.results) {
@@ -219,10 +223,12 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
             std::lock_guard lock(err_mutex);
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
             for (const auto& r : o.results) {
-                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries << " entries, "
-                    << r.tar_bytes << " tar bytes, " << r.file_bytes << " written\n";
+                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries
+                    << " entries, " << r.tar_bytes << " tar bytes, " << r.file_bytes
+                    << " written\n";
             }
-            if (registry) err << "debug: " << registry->blobs_downloaded() << " blob(s) downloaded\n";
+            if (registry)
+                err << "debug: " << registry->blobs_downloaded() << " blob(s) downloaded\n";
             err << "debug: " << ref << " done in " << ms.count() << " ms\n";
         }
         o.image = std::move(image);
@@ -297,7 +303,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         }
     };
     std::vector<std::thread> threads;
-    size_t jobs = std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1));
+    size_t jobs =
+        std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1));
     for (size_t i = 1; i < jobs; ++i) threads.emplace_back(worker);
     worker();
     for (auto& t : threads) t.join();

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "util/error.hpp"
-#include "util/json.hpp"
 #include "util/file.hpp"
+#include "util/json.hpp"
 
 namespace d2a {
 
@@ -28,12 +28,15 @@ const char* kManifestAccept =
     "application/vnd.docker.distribution.manifest.v1+prettyjws, "
     "application/vnd.docker.distribution.manifest.v1+json";
 
-bool transient(long status) { return status == 408 || status == 429 || status >= 500; }
+bool transient(long status) {
+    return status == 408 || status == 429 || status >= 500;
+}
 
 std::string url_escape(const std::string& s) {
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '/') {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' ||
+            c == '/') {
             out += static_cast<char>(c);
         } else {
             char buf[4];
@@ -63,11 +66,20 @@ std::string registry_message(const HttpResponse& r) {
 std::string describe_status(const HttpResponse& r, const std::string& what) {
     std::string kind;
     switch (r.status) {
-        case 401: kind = "unauthorized"; break;
-        case 403: kind = "denied"; break;
-        case 404: kind = "not found"; break;
-        case 429: kind = "too many requests"; break;
-        default: kind = "HTTP " + std::to_string(r.status);
+        case 401:
+            kind = "unauthorized";
+            break;
+        case 403:
+            kind = "denied";
+            break;
+        case 404:
+            kind = "not found";
+            break;
+        case 429:
+            kind = "too many requests";
+            break;
+        default:
+            kind = "HTTP " + std::to_string(r.status);
     }
     std::string msg = registry_message(r);
     return what + ": " + kind + (msg.empty() ? "" : " (" + msg + ")");
@@ -90,8 +102,8 @@ std::chrono::milliseconds parse_retry_after(const std::string& value) {
     return std::min<std::chrono::milliseconds>(wait, kMaxRetryAfter);
 }
 
-RegistryClient::RegistryClient(std::string registry, std::string repository, RegistryOptions options,
-                               std::shared_ptr<AuthState> auth)
+RegistryClient::RegistryClient(std::string registry, std::string repository,
+                               RegistryOptions options, std::shared_ptr<AuthState> auth)
     : registry_(std::move(registry)),
       repository_(std::move(repository)),
       options_(std::move(options)),
@@ -105,7 +117,8 @@ RegistryClient::RegistryClient(std::string registry, std::string repository, Reg
         for (const auto& e : std::filesystem::directory_iterator(host_dir, ec)) {
             if (e.path().extension() == ".crt") tls.extra_ca_files.push_back(e.path());
         }
-        if (std::filesystem::exists(host_dir / "client.cert") && std::filesystem::exists(host_dir / "client.key")) {
+        if (std::filesystem::exists(host_dir / "client.cert") &&
+            std::filesystem::exists(host_dir / "client.key")) {
             tls.client_cert = host_dir / "client.cert";
             tls.client_key = host_dir / "client.key";
         }
@@ -117,7 +130,8 @@ RegistryClient::RegistryClient(std::string registry, std::string repository, Reg
 RegistryClient::~RegistryClient() = default;
 
 std::string RegistryClient::base_url() const {
-    return std::string(options_.allow_http ? "http://" : "https://") + registry_ + "/v2/" + repository_;
+    return std::string(options_.allow_http ? "http://" : "https://") + registry_ + "/v2/" +
+           repository_;
 }
 
 void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::string& what,
@@ -134,19 +148,24 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
     if (!header) throw Error(describe_status(unauthorized, what));
     for (const auto& ch : parse_www_authenticate(*header)) {
         if (ch.scheme == "basic") {
-            if (!credentials) throw Error(describe_status(unauthorized, what) + "; no credentials for " + registry_);
-            authorization = "Basic " + base64_encode(credentials->username + ":" + credentials->password);
+            if (!credentials)
+                throw Error(describe_status(unauthorized, what) + "; no credentials for " +
+                            registry_);
+            authorization =
+                "Basic " + base64_encode(credentials->username + ":" + credentials->password);
             return;
         }
         if (ch.scheme == "bearer") {
             auto realm = ch.params.find("realm");
             if (realm == ch.params.end()) throw Error(what + ": bearer challenge without a realm");
             std::string url = realm->second;
-            if (url.rfind("https://", 0) != 0 && !(options_.allow_http && url.rfind("http://", 0) == 0)) {
+            if (url.rfind("https://", 0) != 0 &&
+                !(options_.allow_http && url.rfind("http://", 0) == 0)) {
                 throw Error(what + ": token realm " + url + " is not https");
             }
             std::string query;
-            if (auto s = ch.params.find("service"); s != ch.params.end()) query += "service=" + url_escape(s->second);
+            if (auto s = ch.params.find("service"); s != ch.params.end())
+                query += "service=" + url_escape(s->second);
             std::string scope = "repository:" + repository_ + ":pull";
             if (auto sc = ch.params.find("scope"); sc != ch.params.end()) scope = sc->second;
             query += std::string(query.empty() ? "" : "&") + "scope=" + url_escape(scope);
@@ -174,11 +193,13 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
                 }
                 break;
             }
-            if (r.status != 200) throw Error(describe_status(r, what + ": token request to " + url_host(url)));
+            if (r.status != 200)
+                throw Error(describe_status(r, what + ": token request to " + url_host(url)));
             json j = parse_untrusted_json(r.body, what + ": token response");
             std::string token;
             for (const char* key : {"token", "access_token"}) {
-                if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string()) token = j[key];
+                if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string())
+                    token = j[key];
             }
             if (token.empty()) throw Error(what + ": token response holds no token");
             authorization = "Bearer " + token;
@@ -227,7 +248,8 @@ HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
 
 FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
     std::string what = registry_ + "/" + repository_ + ":" + reference;
-    if (reference.find(':') != std::string::npos) what = registry_ + "/" + repository_ + "@" + reference;
+    if (reference.find(':') != std::string::npos)
+        what = registry_ + "/" + repository_ + "@" + reference;
     HttpRequest req;
     req.url = base_url() + "/manifests/" + reference;
     req.headers = {kManifestAccept};
@@ -259,7 +281,8 @@ FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
         header && m.media_type.find("manifest.v1+") == std::string::npos) {
         auto claimed = Digest::try_parse(*header);
         if (claimed && claimed->algorithm == actual.algorithm && !(*claimed == actual)) {
-            throw Error("manifest " + what + ": body does not match Docker-Content-Digest " + *header);
+            throw Error("manifest " + what + ": body does not match Docker-Content-Digest " +
+                        *header);
         }
     }
     return m;
@@ -280,19 +303,25 @@ std::string RegistryClient::fetch_small_blob(const Digest& digest, uint64_t max_
 void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
                                 const std::filesystem::path& dest,
                                 const std::function<void(uint64_t)>& progress) {
-    const std::string what = "blob " + digest.str();
     FileDescriptor fd(::open(dest.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd.valid()) throw_errno(dest.string());
+    fetch_blob(digest, size, fd, dest.string(), progress);
+}
+
+void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
+                                const FileDescriptor& fd, const std::string& file_name,
+                                const std::function<void(uint64_t)>& progress) {
+    const std::string what = "blob " + digest.str();
     std::chrono::milliseconds backoff = options_.first_backoff;
     int failures = 0;
     for (;;) {
         uint64_t have = file_size(fd.get());
         if (size && have > *size) {
-            if (::ftruncate(fd.get(), 0) != 0) throw_errno(dest.string());
+            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
             have = 0;
         }
         if (size && have == *size && have > 0) break;
-        if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(dest.string());
+        if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(file_name);
         HttpRequest req;
         req.url = base_url() + "/blobs/" + digest.str();
         if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
@@ -303,12 +332,13 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                 first_chunk = false;
                 // A server that ignores Range sends the whole blob: start over.
                 if (status == 200 && written > 0) {
-                    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0) return false;
+                    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
+                        return false;
                     written = 0;
                 }
             }
             if (size && written + n > *size) return false;  // more than the descriptor says
-            write_fully(fd.get(), data, n, dest.string());
+            write_fully(fd.get(), data, n, file_name);
             written += n;
             if (progress) progress(written);
             return true;
@@ -322,13 +352,17 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         }
         if (failure.empty() && r.status == 416 && have > 0) {
             // Our partial file is not a prefix the server will continue: start over.
-            if (::ftruncate(fd.get(), 0) != 0) throw_errno(dest.string());
-            if (++failures >= options_.max_attempts) throw Error(what + ": server refuses to resume");
+            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
+            if (++failures >= options_.max_attempts)
+                throw Error(what + ": server refuses to resume");
             continue;
         }
-        if (failure.empty() && r.status != 200 && r.status != 206) throw Error(describe_status(r, what));
+        if (failure.empty() && r.status != 200 && r.status != 206)
+            throw Error(describe_status(r, what));
         if (!failure.empty()) {
-            if (size && written > *size) throw Error(what + ": more data than the " + std::to_string(*size) + " bytes its descriptor gives");
+            if (size && written > *size)
+                throw Error(what + ": more data than the " + std::to_string(*size) +
+                            " bytes its descriptor gives");
             // A dropped connection: keep what arrived and resume after a pause.
             if (++failures >= options_.max_attempts) throw Error(failure);
             std::this_thread::sleep_for(backoff);
@@ -337,7 +371,8 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         }
         if (!size || written == *size) break;
         if (++failures >= options_.max_attempts) {
-            throw Error(what + ": got " + std::to_string(written) + " of " + std::to_string(*size) + " bytes");
+            throw Error(what + ": got " + std::to_string(written) + " of " + std::to_string(*size) +
+                        " bytes");
         }
     }
     // Verify the whole file.
@@ -350,7 +385,7 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
     std::vector<char> buf(1 << 20);
     for (uint64_t off = 0; off < total;) {
         ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off));
-        if (n <= 0) throw_errno(dest.string());
+        if (n <= 0) throw_errno(file_name);
         h.update(buf.data(), static_cast<size_t>(n));
         off += static_cast<uint64_t>(n);
     }

@@ -14,6 +14,7 @@
 #include "registry/auth.hpp"
 #include "registry/http.hpp"
 #include "util/digest.hpp"
+#include "util/file.hpp"
 
 namespace d2a {
 
@@ -58,6 +59,10 @@ class RegistryClient {
     // transient failures; the file is complete and verified when this returns.
     void fetch_blob(const Digest& digest, std::optional<uint64_t> size,
                     const std::filesystem::path& dest,
+                    const std::function<void(uint64_t done)>& progress = {});
+    // The same into an open file (e.g. an unnamed one), `file_name` naming it in messages.
+    void fetch_blob(const Digest& digest, std::optional<uint64_t> size, const FileDescriptor& file,
+                    const std::string& file_name,
                     const std::function<void(uint64_t done)>& progress = {});
 
     [[nodiscard]] std::shared_ptr<AuthState> auth_state() const { return auth_; }

@@ -1,6 +1,8 @@
 // docker://[REGISTRY/]NAME[:TAG|@DIGEST]: manifest (or index, then the platform's
-// manifest), config, and layers downloaded in parallel into a scratch directory, each
-// verified before use.
+// manifest), config, and layers downloaded in parallel into the cache or unnamed scratch
+// files, each verified before use.
+#include "source/registry_source.hpp"
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -9,7 +11,6 @@
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
-#include "source/registry_source.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -36,14 +37,17 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
     std::string v1 = top["v1Compatibility"];
     image.config = ImageConfig::parse(v1, what + " v1Compatibility");
     json v1_doc = parse_untrusted_json(v1, what + " v1Compatibility");
-    if (v1_doc.is_object() && v1_doc.contains("id") && v1_doc["id"].is_string()) image.image_id = v1_doc["id"];
+    if (v1_doc.is_object() && v1_doc.contains("id") && v1_doc["id"].is_string())
+        image.image_id = v1_doc["id"];
     const json& layers = doc["fsLayers"];
     for (size_t i = layers.size(); i-- > 0;) {
-        if (!layers[i].is_object() || !layers[i].contains("blobSum") || !layers[i]["blobSum"].is_string()) {
+        if (!layers[i].is_object() || !layers[i].contains("blobSum") ||
+            !layers[i]["blobSum"].is_string()) {
             throw Error(what + ": schema 1 layer without blobSum");
         }
         LayerSource layer;
-        layer.blob_digest = with_context(what, [&] { return Digest::parse(layers[i]["blobSum"].get<std::string>()); });
+        layer.blob_digest = with_context(
+            what, [&] { return Digest::parse(layers[i]["blobSum"].get<std::string>()); });
         image.layers.push_back(std::move(layer));
     }
 }
@@ -59,7 +63,8 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     if (options_.cache_dir) cache_.emplace(*options_.cache_dir);
     const std::string what = registry + "/" + repository;
 
-    FetchedManifest manifest = client_->fetch_manifest(ref.digest.empty() ? ref.tag_or_latest() : ref.digest);
+    FetchedManifest manifest =
+        client_->fetch_manifest(ref.digest.empty() ? ref.tag_or_latest() : ref.digest);
     for (int depth = 0; is_index_media_type(manifest.media_type); ++depth) {
         if (depth >= kMaxIndexDepth) throw Error(what + ": indexes nested too deeply");
         json index = parse_metadata_json(manifest.body, what + " index");
@@ -74,7 +79,8 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     json doc = parse_metadata_json(manifest.body, what + " manifest");
     if (is_schema1_media_type(manifest.media_type)) {
         load_schema1(doc, image_, what + " manifest");
-        for (const auto& l : image_.layers) blobs_.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
+        for (const auto& l : image_.layers)
+            blobs_.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
     } else {
         if (!manifest.media_type.empty() && !is_manifest_media_type(manifest.media_type)) {
             throw Error(what + ": unsupported manifest media type " + manifest.media_type);
@@ -87,7 +93,8 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
             RangeReader reader(fd, 0, file_size(fd->get()), hit->string());
             config_text = read_all(reader, options_.source.limits.max_metadata_bytes, "config");
         } else {
-            config_text = client_->fetch_small_blob(config_digest, options_.source.limits.max_metadata_bytes);
+            config_text =
+                client_->fetch_small_blob(config_digest, options_.source.limits.max_metadata_bytes);
             if (cache_) cache_->put(config_digest, config_text);
         }
         image_.image_id = config_digest.str();
@@ -107,7 +114,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
 
 RegistryPull::~RegistryPull() = default;
 
-void RegistryPull::download(const std::filesystem::path& work_dir) {
+void RegistryPull::download() {
     // Each distinct blob once, a bounded number at a time.
     std::vector<Descriptor> unique;
     std::set<std::string> seen;
@@ -115,14 +122,22 @@ void RegistryPull::download(const std::filesystem::path& work_dir) {
         if (seen.insert(b.digest.str()).second) unique.push_back(b);
     }
     const Reference& ref = *image_.reference;
-    std::map<std::string, std::filesystem::path> files;
+    // Where each blob is: a cache file, or an unnamed scratch file that vanishes with the
+    // process however it ends (a killed pull leaves nothing behind).
+    struct Stored {
+        std::filesystem::path cache_path;
+        std::shared_ptr<FileDescriptor> scratch;
+        uint64_t size = 0;
+    };
+    std::map<std::string, Stored> files;
     if (options_.observer) options_.observer->started(unique);
     std::atomic<size_t> next{0};
     std::mutex mutex;
     std::string first_error;
     auto worker = [&] {
         try {
-            RegistryClient own(ref.registry(), ref.repository(), options_.registry, client_->auth_state());
+            RegistryClient own(ref.registry(), ref.repository(), options_.registry,
+                               client_->auth_state());
             for (;;) {
                 size_t i = next++;
                 if (i >= unique.size()) break;
@@ -132,26 +147,31 @@ void RegistryPull::download(const std::filesystem::path& work_dir) {
                 }
                 const Descriptor& d = unique[i];
                 auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
-                std::filesystem::path path;
+                Stored stored;
                 bool fetched = true;
                 std::function<void(uint64_t)> on_bytes;
                 if (options_.observer) {
-                    on_bytes = [this, i, &d](uint64_t done) { options_.observer->progress(i, d, done); };
+                    on_bytes = [this, i, &d](uint64_t done) {
+                        options_.observer->progress(i, d, done);
+                    };
                 }
                 if (cache_) {
-                    path = cache_->get(
+                    stored.cache_path = cache_->get(
                         d.digest,
-                        [&](const std::filesystem::path& temp) { own.fetch_blob(d.digest, size, temp, on_bytes); },
+                        [&](const std::filesystem::path& temp) {
+                            own.fetch_blob(d.digest, size, temp, on_bytes);
+                        },
                         &fetched);
+                    stored.size = std::filesystem::file_size(stored.cache_path);
                 } else {
-                    path = work_dir / d.digest.hex;
-                    own.fetch_blob(d.digest, size, path, on_bytes);
+                    stored.scratch = std::make_shared<FileDescriptor>(make_scratch_file());
+                    own.fetch_blob(d.digest, size, *stored.scratch,
+                                   "scratch copy of " + d.digest.str(), on_bytes);
+                    stored.size = file_size(stored.scratch->get());
                 }
-                if (options_.observer) {
-                    options_.observer->finished(i, d, std::filesystem::file_size(path), !fetched);
-                }
+                if (options_.observer) options_.observer->finished(i, d, stored.size, !fetched);
                 std::lock_guard lock(mutex);
-                files[d.digest.str()] = path;
+                files[d.digest.str()] = std::move(stored);
                 if (fetched) ++downloaded_;
             }
         } catch (const std::exception& e) {
@@ -167,13 +187,19 @@ void RegistryPull::download(const std::filesystem::path& work_dir) {
     if (!first_error.empty()) throw Error(first_error);
 
     for (auto& layer : image_.layers) {
-        auto path = files.at(layer.blob_digest->str());
-        layer.blob_size = std::filesystem::file_size(path);
-        layer.open_blob = [path] {
-            auto fd = std::make_shared<FileDescriptor>(open_for_reading(path));
-            return std::unique_ptr<Reader>(
-                std::make_unique<RangeReader>(fd, 0, file_size(fd->get()), path.string()));
-        };
+        const Stored& stored = files.at(layer.blob_digest->str());
+        layer.blob_size = stored.size;
+        if (stored.scratch) {
+            layer.open_blob = [fd = stored.scratch, size = stored.size, name = layer.description] {
+                return std::unique_ptr<Reader>(std::make_unique<RangeReader>(fd, 0, size, name));
+            };
+        } else {
+            layer.open_blob = [path = stored.cache_path] {
+                auto fd = std::make_shared<FileDescriptor>(open_for_reading(path));
+                return std::unique_ptr<Reader>(
+                    std::make_unique<RangeReader>(fd, 0, file_size(fd->get()), path.string()));
+            };
+        }
     }
 }
 

@@ -23,7 +23,8 @@ class DownloadObserver {
     // `index` is the blob's position in the list given to started() for the same pull.
     virtual void started(const std::vector<Descriptor>& blobs) = 0;
     virtual void progress(size_t index, const Descriptor& blob, uint64_t bytes) = 0;
-    virtual void finished(size_t index, const Descriptor& blob, uint64_t bytes, bool from_cache) = 0;
+    virtual void finished(size_t index, const Descriptor& blob, uint64_t bytes,
+                          bool from_cache) = 0;
 };
 
 struct PullOptions {
@@ -42,8 +43,9 @@ class RegistryPull {
 
     // The image, its layers not yet openable until download().
     [[nodiscard]] const Image& image() const { return image_; }
-    // Downloads every layer blob once (into the cache, or into `work_dir`), verified.
-    void download(const std::filesystem::path& work_dir);
+    // Downloads every layer blob once (into the cache, or into unnamed scratch files),
+    // verified.
+    void download();
     [[nodiscard]] size_t blobs_downloaded() const { return downloaded_; }
 
   private:

@@ -175,19 +175,3 @@ FileDescriptor make_scratch_file() {
 }
 
 }  // namespace d2a
-
-namespace d2a {
-
-ScratchDir::ScratchDir() {
-    const char* env = std::getenv("TMPDIR");
-    std::string tmpl = std::string(env && *env ? env : "/tmp") + "/docker2aci-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw_errno("creating a directory in " + tmpl);
-    path_ = tmpl;
-}
-
-ScratchDir::~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
-}  // namespace d2a

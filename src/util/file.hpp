@@ -94,20 +94,3 @@ class AtomicFile final : public Writer {
 FileDescriptor make_scratch_file();
 
 }  // namespace d2a
-
-namespace d2a {
-
-// A private directory under TMPDIR, removed with everything in it on destruction.
-class ScratchDir {
-  public:
-    ScratchDir();
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    ~ScratchDir();
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-  private:
-    std::filesystem::path path_;
-};
-
-}  // namespace d2a

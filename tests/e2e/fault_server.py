@@ -19,6 +19,7 @@ import http.server
 import os
 import sys
 import threading
+import time
 
 port, store, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 counts = {}
@@ -88,6 +89,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "/redirect/" in self.path and self.headers.get("Host", "").startswith("127.0.0.1"):
                 target = "http://localhost:%d%s" % (port, self.path)
                 return self.send_body(307, b"", "text/plain", [("Location", target)])
+            if "/stall/" in self.path and len(data) > 100000:
+                # Half the layer, then nothing: the client is killed while waiting.
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:len(data) // 2])
+                self.wfile.flush()
+                time.sleep(30)
+                self.close_connection = True
+                return
             if "/badblob/" in self.path:
                 data = data[:-1] + bytes([data[-1] ^ 1])
             if ("/drop/" in self.path or "/norange/" in self.path) and n == 1 and len(data) > 1:

@@ -2,7 +2,7 @@
 # Network faults a real registry cannot be made to show (tests/e2e/fault_server.py):
 # 429 with Retry-After, 503 then success, a connection dropped mid-blob (resumed with
 # Range), a server that ignores Range, a blob with the wrong bytes, and a redirect to
-# another host, which must not receive the credentials.
+# another host, which must not receive the credentials; a pull killed mid-download.
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
 
@@ -17,7 +17,8 @@ mb, blobs = img.manifest(compress=True, docker_types=True)
 os.makedirs("store/blobs")
 for d, data in blobs.items():
     open("store/blobs/" + d[7:], "wb").write(data)
-for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app"):
+for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app",
+             "stall/app"):
     os.makedirs("store/manifests/" + name)
     open("store/manifests/%s/1" % name, "wb").write(mb)
     open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
@@ -74,4 +75,19 @@ grep -q "/v2/auth/redirect/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&
   ! grep -q "auth=yes host=localhost" requests.log && grep -q "auth=no host=localhost" requests.log &&
   pass "the redirect target got no Authorization" || fail "credentials leaked: $(grep redirect requests.log)"
 if grep -q 'dTpw' err requests.log out-*/* 2>/dev/null; then fail "credentials in output"; else pass "credentials never printed"; fi
+
+# Killed (SIGKILL: no handler runs) while a layer is half downloaded: layers are spooled to
+# unnamed files and the ACI is unnamed until complete, so nothing is left anywhere.
+mkdir tmp-kill out-kill
+TMPDIR=$PWD/tmp-kill "$DOCKER2ACI" -o out-kill -q --insecure-allow-http \
+  "docker://127.0.0.1:$PORT/stall/app:1" > /dev/null 2>&1 &
+victim=$!
+for _ in $(seq 100); do grep -q "/stall/app/blobs/" requests.log && break; sleep 0.1; done
+sleep 1
+kill -9 "$victim"
+wait "$victim" 2> /dev/null || true
+stalled=$(grep -c "/stall/app/blobs/" requests.log || true)
+[ "$stalled" -ge 1 ] && [ -z "$(find tmp-kill out-kill -mindepth 1)" ] &&
+  pass "killed mid-download: nothing left in TMPDIR or the output directory" ||
+  fail "killed pull left: $(find tmp-kill out-kill -mindepth 1) ($stalled blob requests)"
 finish
