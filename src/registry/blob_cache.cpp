@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <vector>
@@ -31,6 +32,21 @@ BlobCache::BlobCache(std::filesystem::path dir) : dir_(std::move(dir)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_ / "tmp", ec);
     if (ec) throw Error("cache directory " + dir_.string() + ": " + ec.message());
+    remove_abandoned_downloads();
+}
+
+// A download that was killed leaves its temp file. One untouched for a day is abandoned:
+// a live download writes all the time. (Not by process id: a cache shared by containers
+// or hosts sees ids of other pid namespaces.)
+void BlobCache::remove_abandoned_downloads() const {
+    const auto cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24);
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_ / "tmp", ec)) {
+        std::error_code entry_ec;
+        if (!entry.is_regular_file(entry_ec)) continue;
+        auto modified = entry.last_write_time(entry_ec);
+        if (!entry_ec && modified < cutoff) std::filesystem::remove(entry.path(), entry_ec);
+    }
 }
 
 std::filesystem::path BlobCache::path_for(const Digest& digest) const {
@@ -39,7 +55,8 @@ std::filesystem::path BlobCache::path_for(const Digest& digest) const {
 
 std::filesystem::path BlobCache::temp_path(const Digest& digest) const {
     std::random_device rd;
-    return dir_ / "tmp" / (digest.hex + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
+    return dir_ / "tmp" /
+           (digest.hex + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
 }
 
 std::optional<std::filesystem::path> BlobCache::find(const Digest& digest) const {

@@ -1,7 +1,8 @@
 // A content-addressed blob store shared by runs and by processes: DIR/blobs/<alg>/<hex>.
 // Entries appear by atomic rename once verified; a corrupt entry is detected on use and
 // replaced. No lock is held while downloading: two processes fetching one blob both
-// download it and the second rename wins with identical bytes.
+// download it and the second rename wins with identical bytes. Temp files of downloads
+// killed more than a day ago are removed when a cache is opened.
 #pragma once
 
 #include <filesystem>
@@ -27,6 +28,7 @@ class BlobCache {
     void put(const Digest& digest, const std::string& bytes) const;
 
   private:
+    void remove_abandoned_downloads() const;
     std::filesystem::path path_for(const Digest& digest) const;
     std::filesystem::path temp_path(const Digest& digest) const;
     std::filesystem::path dir_;

@@ -61,6 +61,15 @@ run_batch out --cache-dir cache --force
 [ "$(jq -s 'map(select(.skipped == false)) | length' out.json)" = 3 ] && [ "$(blob_gets)" = "$first" ] &&
   pass "--force converts again from the cache, no download" || fail "--force: $(blob_gets) vs $first"
 
+# A download killed long ago left its temp file: removed when the cache is next opened; a
+# recent one (perhaps another process's live download) stays.
+printf 'partial' > cache/tmp/abandoned.1.2 && touch -d '2 days ago' cache/tmp/abandoned.1.2
+printf 'partial' > cache/tmp/recent.1.2
+run_batch out --cache-dir cache
+[ ! -e cache/tmp/abandoned.1.2 ] && [ -e cache/tmp/recent.1.2 ] &&
+  pass "abandoned cache temp files removed, recent ones kept" || fail "cache temps: $(ls cache/tmp)"
+rm -f cache/tmp/recent.1.2
+
 # A corrupt cache entry is noticed and fetched again.
 victim=$(ls cache/blobs/sha256 | head -1)
 printf 'garbage' >> "cache/blobs/sha256/$victim"
