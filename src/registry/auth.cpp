@@ -166,8 +166,10 @@ std::optional<Credentials> credentials_from_helper(const std::string& helper,
     auto field = [&](const char* key) {
         return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
     };
-    Credentials c{field("Username"), field("Secret")};
+    Credentials c{field("Username"), field("Secret"), ""};
     if (c.username.empty() && c.password.empty()) return std::nullopt;
+    // The docker CLI convention for an identity token kept by a helper.
+    if (c.username == "<token>") return Credentials{"", "", c.password};
     return c;
 }
 
@@ -184,7 +186,8 @@ std::optional<json> load_json_file(const std::string& path) {
 // The keys a registry may be stored under in auths/credHelpers.
 std::vector<std::string> config_keys(const std::string& registry) {
     std::vector<std::string> keys = {registry, "https://" + registry, "http://" + registry,
-                                     "https://" + registry + "/v1/", "https://" + registry + "/v2/"};
+                                     "https://" + registry + "/v1/",
+                                     "https://" + registry + "/v2/"};
     if (registry == "registry-1.docker.io") {
         for (const char* k : {"https://index.docker.io/v1/", "index.docker.io", "docker.io",
                               "https://index.docker.io/v1", "registry-1.docker.io"}) {
@@ -200,14 +203,21 @@ std::optional<Credentials> from_auths(const json& config, const std::string& reg
     for (const auto& key : config_keys(registry)) {
         auto e = auths->find(key);
         if (e == auths->end() || !e->is_object()) continue;
-        std::string auth = e->value("auth", "");
-        if (!auth.empty()) {
+        auto text = [&](const char* field) {
+            auto f = e->find(field);
+            return f != e->end() && f->is_string() ? f->get<std::string>() : std::string();
+        };
+        Credentials c{text("username"), text("password"), text("identitytoken")};
+        if (std::string auth = text("auth"); !auth.empty()) {
             std::string decoded = base64_decode(auth);
             auto colon = decoded.find(':');
-            if (colon == std::string::npos) throw Error("credentials for " + registry + " are malformed");
-            return Credentials{decoded.substr(0, colon), decoded.substr(colon + 1)};
+            if (colon == std::string::npos)
+                throw Error("credentials for " + registry + " are malformed");
+            c.username = decoded.substr(0, colon);
+            c.password = decoded.substr(colon + 1);
         }
-        if (e->contains("username")) return Credentials{e->value("username", ""), e->value("password", "")};
+        if (!c.identity_token.empty()) c.password.clear();  // docker stores none with one
+        if (!c.username.empty() || !c.password.empty() || !c.identity_token.empty()) return c;
     }
     return std::nullopt;
 }
@@ -220,7 +230,7 @@ std::string helper_server(const std::string& registry) {
 
 std::optional<Credentials> find_credentials(const std::string& registry,
                                             const CredentialOptions& options) {
-    if (options.username) return Credentials{*options.username, options.password.value_or("")};
+    if (options.username) return Credentials{*options.username, options.password.value_or(""), ""};
     if (const char* f = std::getenv("REGISTRY_AUTH_FILE"); f && *f) {
         if (auto j = load_json_file(f)) {
             if (auto c = from_auths(*j, registry)) return c;
@@ -235,7 +245,8 @@ std::optional<Credentials> find_credentials(const std::string& registry,
     if (path.empty()) return std::nullopt;
     auto config = load_json_file(path);
     if (!config || !config->is_object()) return std::nullopt;
-    if (auto helpers = config->find("credHelpers"); helpers != config->end() && helpers->is_object()) {
+    if (auto helpers = config->find("credHelpers");
+        helpers != config->end() && helpers->is_object()) {
         for (const auto& key : config_keys(registry)) {
             auto h = helpers->find(key);
             if (h != helpers->end() && h->is_string()) {

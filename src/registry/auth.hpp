@@ -21,6 +21,9 @@ std::vector<Challenge> parse_www_authenticate(std::string_view header);
 struct Credentials {
     std::string username;
     std::string password;
+    // An OAuth2 refresh token from `docker login` ("identitytoken" in config.json, or a
+    // helper's answer with Username "<token>"): exchanged at the token realm by POST.
+    std::string identity_token;
 };
 
 struct CredentialOptions {

@@ -58,6 +58,11 @@ std::string registry_message(const HttpResponse& r) {
             return code.empty() ? msg : code + ": " + msg;
         }
         if (j.contains("details") && j["details"].is_string()) return j["details"];
+        // OAuth2 token endpoints (RFC 6749 section 5.2).
+        if (j.contains("error") && j["error"].is_string()) {
+            std::string description = json_string(j, "error_description");
+            return j["error"].get<std::string>() + (description.empty() ? "" : ": " + description);
+        }
     } catch (const std::exception&) {
     }
     return "";
@@ -151,6 +156,10 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
             if (!credentials)
                 throw Error(describe_status(unauthorized, what) + "; no credentials for " +
                             registry_);
+            if (credentials->username.empty() && credentials->password.empty()) {
+                throw Error(describe_status(unauthorized, what) + "; the credentials for " +
+                            registry_ + " are an identity token, which needs token authentication");
+            }
             authorization =
                 "Basic " + base64_encode(credentials->username + ":" + credentials->password);
             return;
@@ -171,7 +180,16 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
             query += std::string(query.empty() ? "" : "&") + "scope=" + url_escape(scope);
             HttpRequest token_req;
             token_req.url = url + (url.find('?') == std::string::npos ? "?" : "&") + query;
-            if (credentials) {
+            if (credentials && !credentials->identity_token.empty()) {
+                // An identity token is an OAuth2 refresh token: exchanged by POST, the way
+                // the docker CLI does; it never travels as a password.
+                token_req.method = "POST";
+                token_req.url = url;
+                token_req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+                token_req.body = "grant_type=refresh_token&refresh_token=" +
+                                 url_escape(credentials->identity_token) +
+                                 "&client_id=docker2aci&" + query;
+            } else if (credentials) {
                 // The realm the registry names gets the credentials (Docker Hub's auth
                 // host differs from the registry); nothing else does.
                 token_req.authorization =

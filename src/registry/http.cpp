@@ -22,7 +22,8 @@ std::string url_host(const std::string& url) {
     auto scheme = url.find("://");
     size_t start = scheme == std::string::npos ? 0 : scheme + 3;
     size_t end = url.find_first_of("/?#", start);
-    std::string host = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string host =
+        url.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
     std::transform(host.begin(), host.end(), host.begin(), ::tolower);
     return host;
@@ -46,7 +47,8 @@ std::string ca_bundle(const std::vector<std::string>& extra) {
     if (file && *file) {
         pem += read_text_file(file) + "\n";
     } else {
-        for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
+        for (const char* p :
+             {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}) {
             if (std::filesystem::exists(p)) {
                 pem += read_text_file(p) + "\n";
                 break;
@@ -95,7 +97,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
         std::string name = line.substr(0, colon);
         std::transform(name.begin(), name.end(), name.begin(), ::tolower);
         std::string value = line.substr(colon + 1);
-        while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+        while (!value.empty() &&
+               (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
             value.pop_back();
         }
         size_t s = value.find_first_not_of(' ');
@@ -132,7 +135,9 @@ struct HttpClient::Impl {
 };
 
 HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
-    static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+    static const bool initialised = [] {
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    }();
     if (!initialised) throw Error("cannot initialise libcurl");
     impl_->curl = curl_easy_init();
     if (!impl_->curl) throw Error("cannot initialise libcurl");
@@ -173,8 +178,9 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
         if (impl_->tls.verify && url.rfind("https://", 0) == 0 &&
             impl_->bundle.find("BEGIN CERTIFICATE") == std::string::npos) {
-            throw Error(url_host(url) + ": no trusted CA certificates (install ca-certificates, or "
-                                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
+            throw Error(url_host(url) +
+                        ": no trusted CA certificates (install ca-certificates, or "
+                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
         }
         if (impl_->tls.verify) {
             curl_blob blob{impl_->bundle.data(), impl_->bundle.size(), CURL_BLOB_NOCOPY};
@@ -196,22 +202,26 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_slist* headers = nullptr;
         for (const auto& h : request.headers) headers = curl_slist_append(headers, h.c_str());
         if (!request.authorization.empty() && url_host(url) == request.auth_host) {
-            headers = curl_slist_append(headers, ("Authorization: " + request.authorization).c_str());
+            headers =
+                curl_slist_append(headers, ("Authorization: " + request.authorization).c_str());
         }
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
         // The status is needed before the body arrives, to route it to the sink.
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
-            auto* t = static_cast<Transfer*>(u);
-            std::string line(d, s * n);
-            if (line.rfind("HTTP/", 0) == 0) {
-                auto sp = line.find(' ');
-                if (sp != std::string::npos) t->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
-            }
-            return on_header(d, s, n, u);
-        });
+        curl_easy_setopt(
+            c, CURLOPT_HEADERFUNCTION, +[](char* d, size_t s, size_t n, void* u) -> size_t {
+                auto* t = static_cast<Transfer*>(u);
+                std::string line(d, s * n);
+                if (line.rfind("HTTP/", 0) == 0) {
+                    auto sp = line.find(' ');
+                    if (sp != std::string::npos)
+                        t->response->status = std::strtol(line.c_str() + sp + 1, nullptr, 10);
+                }
+                return on_header(d, s, n, u);
+            });
         CURLcode rc = curl_easy_perform(c);
         curl_slist_free_all(headers);
-        if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && transfer.aborted && transfer.error.empty())) {
+        if (rc != CURLE_OK &&
+            !(rc == CURLE_WRITE_ERROR && transfer.aborted && transfer.error.empty())) {
             if (!transfer.error.empty()) throw Error(url_host(url) + ": " + transfer.error);
             throw Error(url_host(url) + ": " + curl_easy_strerror(rc));
         }

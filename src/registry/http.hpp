@@ -15,8 +15,8 @@ namespace d2a {
 struct HttpResponse {
     long status = 0;
     std::multimap<std::string, std::string> headers;  // names lower-cased
-    std::string body;                                   // unless streamed to a sink
-    std::string url;                                    // after redirects
+    std::string body;                                 // unless streamed to a sink
+    std::string url;                                  // after redirects
     [[nodiscard]] std::optional<std::string> header(const std::string& lower_name) const;
 };
 

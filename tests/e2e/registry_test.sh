@@ -21,7 +21,7 @@ start_registry secure \
   "auth: {htpasswd: {realm: test-realm, path: $WORK/htpasswd}}"
 TOKEN_PORT=$(free_port)
 /usr/bin/python3 "$TESTS_DIR/token_server.py" "$TOKEN_PORT" tls/token.key tls/token.crt \
-  test-service test-issuer bob 'b0b pass' > token.log 2>&1 &
+  test-service test-issuer bob 'b0b pass' idt-5f0c9e > token.log 2>&1 &
 SERVER_PIDS+=($!)
 wait_port "$TOKEN_PORT"
 start_registry token \
@@ -159,4 +159,31 @@ set +e
 DOCKER2ACI_PASSWORD=nope d2a -o out -q --insecure-allow-http --username bob docker://$T/tok/hello:3 > /dev/null 2> err; rc=$?
 set -e
 [ $rc = 1 ] && grep -q 'unauthorized' err && grep -q 'bad credentials' err && pass "token auth, wrong password: $(cat err)" || fail "token wrong password: $(cat err)"
+
+# An identity token (docker login's OAuth2 refresh token) is exchanged by POST at the
+# realm, never sent as a password: from config.json, and from a helper ("<token>").
+mkdir -p idcfg
+echo "{\"auths\": {\"$T\": {\"auth\": \"$(printf 'bob:' | base64 -w0)\", \"identitytoken\": \"idt-5f0c9e\"}}}" > idcfg/config.json
+rm -rf out && mkdir out && : > token.log
+DOCKER_CONFIG="$WORK/idcfg" d2a -o out -q --insecure-allow-http docker://$T/tok/hello:3 > /dev/null &&
+  grep -q 'POST /token noauth refresh_token client_id=docker2aci' token.log && ! grep -q 'GET /token' token.log &&
+  same_as_archive out/tok-hello-3-linux-amd64.aci "identity token from config.json" ||
+  fail "identity token from config.json: $(cat token.log)"
+cat > bin/docker-credential-d2aid <<'SH'
+#!/bin/sh
+read -r server
+printf '{"ServerURL":"%s","Username":"<token>","Secret":"idt-5f0c9e"}\n' "$server"
+SH
+chmod +x bin/docker-credential-d2aid
+echo "{\"credHelpers\": {\"$T\": \"d2aid\"}}" > idcfg/config.json
+rm -rf out && mkdir out && : > token.log
+PATH="$WORK/bin:$PATH" DOCKER_CONFIG="$WORK/idcfg" d2a -o out -q --insecure-allow-http docker://$T/tok/hello:3 > /dev/null &&
+  grep -q 'POST /token noauth refresh_token' token.log && [ -f out/tok-hello-3-linux-amd64.aci ] &&
+  pass "identity token from a credential helper" || fail "identity token from a helper: $(cat token.log)"
+echo "{\"auths\": {\"$T\": {\"identitytoken\": \"expired\"}}}" > idcfg/config.json
+set +e
+DOCKER_CONFIG="$WORK/idcfg" d2a -o out -q --insecure-allow-http docker://$T/tok/hello:3 > /dev/null 2> err; rc=$?
+set -e
+[ $rc = 1 ] && [ "$(wc -l < err)" = 1 ] && grep -q 'invalid_grant: unknown refresh token' err &&
+  pass "rejected identity token: $(cat err)" || fail "rejected identity token: rc=$rc $(cat err)"
 finish

@@ -106,6 +106,26 @@ TEST_F(CredentialFiles, PrecedenceUsernameThenAuthFileThenDockerConfig) {
     EXPECT_EQ(find_credentials("r.example", explicit_user)->username, "cli");
 }
 
+TEST_F(CredentialFiles, IdentityTokensAreKeptApartFromPasswords) {
+    // What `docker login` stores when the registry hands out a refresh token.
+    write(".docker/config.json",
+          R"({"auths": {"a.example": {"auth": "Ym9iOg==", "identitytoken": "idt-1"},
+                        "b.example": {"identitytoken": "idt-2"},
+                        "c.example": {"auth": "Ym9iOnB3", "identitytoken": ""}}})");
+    auto a = find_credentials("a.example", {});
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->username, "bob");
+    EXPECT_EQ(a->password, "");
+    EXPECT_EQ(a->identity_token, "idt-1");
+    auto b = find_credentials("b.example", {});
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->identity_token, "idt-2");
+    auto c = find_credentials("c.example", {});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->password, "pw");
+    EXPECT_EQ(c->identity_token, "");
+}
+
 TEST_F(CredentialFiles, DockerConfigDirAndMalformedEntries) {
     auto d = dir_ / "cfgdir";
     write("cfgdir/config.json", R"({"auths": {"r.example": {"auth": "bm9jb2xvbg=="}}})");
