@@ -44,13 +44,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(url.query)
         expected = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
         if auth != expected:
-            body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]}).encode()
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return self.send_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]})
         self.grant(q, {"token": None})
 
     def do_POST(self):
@@ -63,13 +57,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
               form.get("refresh_token", [""])[0] == identity_token and
               self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"))
         if not ok:
-            body = json.dumps({"error": "invalid_grant", "error_description": "unknown refresh token"}).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return self.send_json(400, {"error": "invalid_grant", "error_description": "unknown refresh token"})
         self.grant(form, {"refresh_token": identity_token})
 
     def grant(self, q, extra):
@@ -84,8 +72,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         answer = {"access_token": token, "expires_in": 300}
         for k, v in extra.items():
             answer[k] = v if v is not None else token
+        self.send_json(200, answer)
+
+    def send_json(self, status, answer):
         body = json.dumps(answer).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
