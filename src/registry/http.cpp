@@ -38,6 +38,18 @@ std::string read_text_file(const std::string& path) {
     return ss.str();
 }
 
+bool is_certificate_file_name(const std::string& name) {
+    auto ends_with = [&](std::string_view suffix) {
+        return name.size() >= suffix.size() &&
+               name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends_with(".pem") || ends_with(".crt") || ends_with(".cer")) return true;
+    // OpenSSL's hashed names: eight hex digits, a dot, a number.
+    if (name.size() < 10 || name[8] != '.') return false;
+    return std::all_of(name.begin(), name.begin() + 8, ::isxdigit) &&
+           std::all_of(name.begin() + 9, name.end(), ::isdigit);
+}
+
 // The CA bundle: the system store (or SSL_CERT_FILE / SSL_CERT_DIR, as OpenSSL and Go
 // read them) plus any extra files.
 std::string ca_bundle(const std::vector<std::string>& extra) {
@@ -56,11 +68,22 @@ std::string ca_bundle(const std::vector<std::string>& extra) {
         }
     }
     if (dir && *dir) {
-        std::error_code ec;
+        // A colon-separated list, as OpenSSL and Go read it; certificates under their own
+        // names or under OpenSSL's hashed ones (`c_rehash`: 1a2b3c4d.0).
+        std::string_view dirs(dir);
         std::vector<std::string> files;
-        for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-            auto ext = e.path().extension().string();
-            if (e.is_regular_file() && (ext == ".pem" || ext == ".crt")) files.push_back(e.path());
+        while (!dirs.empty()) {
+            size_t colon = dirs.find(':');
+            std::string one(dirs.substr(0, colon));
+            dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+            std::error_code ec;
+            for (const auto& e : std::filesystem::directory_iterator(one, ec)) {
+                std::error_code type_ec;
+                if (e.is_regular_file(type_ec) &&
+                    is_certificate_file_name(e.path().filename().string())) {
+                    files.push_back(e.path());
+                }
+            }
         }
         std::sort(files.begin(), files.end());
         for (const auto& f : files) pem += read_text_file(f) + "\n";

@@ -119,6 +119,13 @@ else fail "TLS + Basic with --cert-dir"; fi
 rm -rf out && mkdir out
 echo 's3cret,"pass"' | SSL_CERT_FILE=tls/ca.crt d2a -o out -q --username alice --password-stdin docker://$S/private/hello:2 > /dev/null &&
   [ -f out/private-hello-2-linux-amd64.aci ] && pass "SSL_CERT_FILE and --password-stdin" || fail "SSL_CERT_FILE"
+# SSL_CERT_DIR as OpenSSL reads it: a colon-separated list, the CA under its hashed name.
+mkdir -p certdir-empty certdir-hashed
+cp tls/ca.crt "certdir-hashed/$(openssl x509 -hash -noout -in tls/ca.crt).0"
+rm -rf out && mkdir out
+DOCKER2ACI_PASSWORD='s3cret,"pass"' SSL_CERT_DIR="$WORK/certdir-empty:$WORK/certdir-hashed" \
+  d2a -o out -q --username alice docker://$S/private/hello:2 > /dev/null &&
+  [ -f out/private-hello-2-linux-amd64.aci ] && pass "SSL_CERT_DIR: a list, a hashed name" || fail "SSL_CERT_DIR"
 set +e
 DOCKER2ACI_PASSWORD=wrong d2a -o out -q --cert-dir certs --username alice docker://$S/private/hello:2 > /dev/null 2> err; rc=$?
 d2a -o out -q docker://$S/private/hello:2 > /dev/null 2> err2; rc2=$?
