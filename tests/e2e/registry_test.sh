@@ -21,7 +21,7 @@ start_registry secure \
   "auth: {htpasswd: {realm: test-realm, path: $WORK/htpasswd}}"
 TOKEN_PORT=$(free_port)
 /usr/bin/python3 "$TESTS_DIR/token_server.py" "$TOKEN_PORT" tls/token.key tls/token.crt \
-  test-service test-issuer bob 'b0b pass' idt-5f0c9e > token.log 2>&1 &
+  test-service test-issuer bob 'b0b pass' idt-5f0c9e >> token.log 2>&1 &
 SERVER_PIDS+=($!)
 wait_port "$TOKEN_PORT"
 start_registry token \
@@ -150,6 +150,10 @@ echo "{\"credHelpers\": {\"$S\": \"d2atest\"}}" > dockercfg/config.json
 rm -rf out && mkdir out
 PATH="$WORK/bin:$PATH" DOCKER_CONFIG="$WORK/dockercfg" d2a -o out -q --cert-dir certs docker://$S/private/hello:2 > /dev/null &&
   [ "$(cat helper.log)" = "$S" ] && pass "credential helper supplies the password" || fail "credential helper"
+echo '{"credsStore": "d2atest"}' > dockercfg/config.json
+rm -rf out helper.log && mkdir out
+PATH="$WORK/bin:$PATH" DOCKER_CONFIG="$WORK/dockercfg" d2a -o out -q --cert-dir certs docker://$S/private/hello:2 > /dev/null &&
+  [ "$(cat helper.log)" = "$S" ] && pass "credsStore helper supplies the password" || fail "credsStore"
 echo "{\"auths\": {\"$S\": {\"auth\": \"$(printf '%s' 'alice:s3cret,"pass"' | base64 -w0)\"}}}" > authcfg/config.json
 rm -rf out && mkdir out
 DOCKER_CONFIG="$WORK/authcfg" d2a -o out -q --cert-dir certs docker://$S/private/hello:2 > /dev/null && pass "config.json auths" || fail "config.json auths"
@@ -166,6 +170,27 @@ set +e
 DOCKER2ACI_PASSWORD=nope d2a -o out -q --insecure-allow-http --username bob docker://$T/tok/hello:3 > /dev/null 2> err; rc=$?
 set -e
 [ $rc = 1 ] && grep -q 'unauthorized' err && grep -q 'bad credentials' err && pass "token auth, wrong password: $(cat err)" || fail "token wrong password: $(cat err)"
+
+# Proxies from the environment, in either spelling: plain requests go through the proxy,
+# TLS ones through a CONNECT tunnel (so the proxy never sees the credentials); no_proxy
+# bypasses it.
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY  # whatever the machine has
+PROXY_PORT=$(free_port)
+python3 "$TESTS_DIR/proxy_server.py" "$PROXY_PORT" >> proxy.log 2>&1 &  # appends: the log is emptied between checks
+SERVER_PIDS+=($!)
+wait_port "$PROXY_PORT"
+rm -rf out && mkdir out
+HTTP_PROXY=http://127.0.0.1:$PROXY_PORT d2a -o out -q --insecure-allow-http docker://$P/mix3/hello > /dev/null &&
+  grep -q "^GET http://$P/v2/mix3/hello/blobs/sha256:" proxy.log &&
+  pass "HTTP_PROXY carries plain requests" || fail "HTTP_PROXY: $(cat proxy.log)"
+rm -rf out && mkdir out && : > proxy.log
+DOCKER2ACI_PASSWORD='s3cret,"pass"' https_proxy=http://127.0.0.1:$PROXY_PORT \
+  d2a -o out -q --cert-dir certs --username alice docker://$S/private/hello:2 > /dev/null 2> err &&
+  grep -q "^CONNECT $S" proxy.log && ! grep -qv "^CONNECT" proxy.log &&
+  pass "https_proxy tunnels TLS with CONNECT" || fail "https_proxy: $(cat err) $(cat proxy.log)"
+rm -rf out && mkdir out && : > proxy.log
+http_proxy=http://127.0.0.1:$PROXY_PORT NO_PROXY=127.0.0.1 d2a -o out -q --insecure-allow-http docker://$P/mix3/hello > /dev/null &&
+  [ ! -s proxy.log ] && pass "NO_PROXY bypasses the proxy" || fail "NO_PROXY: $(cat proxy.log)"
 
 # An identity token (docker login's OAuth2 refresh token) is exchanged by POST at the
 # realm, never sent as a password: from config.json, and from a helper ("<token>").
