@@ -34,19 +34,26 @@ constexpr uint64_t kMaxCapturedBytes = 1 << 20;
 constexpr uint64_t kNoEvent = UINT64_MAX;
 
 struct Inode;
+struct Node;
 
+// What only a directory has.
+struct DirData {
+    // Keyed by a view of the child's own name, which never changes while it is listed.
+    std::unordered_map<std::string_view, std::unique_ptr<Node>> children;
+    std::unique_ptr<Entry> meta;  // null for a directory no layer names explicitly
+    uint32_t event_layer = 0;
+    uint64_t event_ordinal = kNoEvent;
+};
+
+// A path of the tree. Images can hold millions, so a file's node carries no directory
+// fields: those live in DirData, allocated for directories only.
 struct Node {
     std::string name;
     Node* parent = nullptr;
-    bool is_dir = false;
+    std::unique_ptr<DirData> dir;  // set for directories
+    Inode* inode = nullptr;        // set for everything else: the file the path names
     bool emitted = false;
-    // Directories.
-    std::unordered_map<std::string, std::unique_ptr<Node>> children;
-    std::unique_ptr<Entry> dir_meta;  // null for a directory no layer names explicitly
-    uint32_t event_layer = 0;
-    uint64_t event_ordinal = kNoEvent;
-    // Everything else: the file the path names; hard links share one.
-    Inode* inode = nullptr;
+    [[nodiscard]] bool is_dir() const { return dir != nullptr; }
 };
 
 // A non-directory file: created by one layer entry, named by one or more paths.
@@ -54,8 +61,23 @@ struct Inode {
     uint32_t layer = 0;
     uint64_t ordinal = 0;
     std::vector<Node*> paths;  // in the order they were linked; the first carries the data
-    std::optional<std::string> captured;
+    std::unique_ptr<std::string> captured;
 };
+
+// Lists `child` under the directory `parent`.
+Node* add_child(Node* parent, std::unique_ptr<Node> child) {
+    Node* raw = child.get();
+    raw->parent = parent;
+    parent->dir->children.emplace(std::string_view(raw->name), std::move(child));
+    return raw;
+}
+
+std::unique_ptr<Node> new_dir(std::string name) {
+    auto d = std::make_unique<Node>();
+    d->name = std::move(name);
+    d->dir = std::make_unique<DirData>();
+    return d;
+}
 
 struct Event {
     uint64_t ordinal;
@@ -106,7 +128,7 @@ struct Flattener::Impl {
 
     Impl(size_t count, LayerOpener open, FlattenOptions opts)
         : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
-        root.is_dir = true;
+        root.dir = std::make_unique<DirData>();
     }
 
     ~Impl() { clear_children(&root); }
@@ -122,24 +144,26 @@ struct Flattener::Impl {
                 auto& paths = n->inode->paths;
                 paths.erase(std::remove(paths.begin(), paths.end(), n.get()), paths.end());
             }
-            for (auto& [name, child] : n->children) stack.push_back(std::move(child));
-            n->children.clear();
+            if (n->dir) {
+                for (auto& [name, child] : n->dir->children) stack.push_back(std::move(child));
+                n->dir->children.clear();
+            }
         }
     }
 
-    static void clear_children(Node* dir) {
+    static void clear_children(Node* directory) {
         std::vector<std::unique_ptr<Node>> kids;
-        kids.reserve(dir->children.size());
-        for (auto& [name, child] : dir->children) kids.push_back(std::move(child));
-        dir->children.clear();
+        kids.reserve(directory->dir->children.size());
+        for (auto& [name, child] : directory->dir->children) kids.push_back(std::move(child));
+        directory->dir->children.clear();
         for (auto& k : kids) destroy(std::move(k));
     }
 
-    static void remove_child(Node* parent, const std::string& name) {
-        auto it = parent->children.find(name);
-        if (it == parent->children.end()) return;
+    static void remove_child(Node* parent, std::string_view name) {
+        auto it = parent->dir->children.find(name);
+        if (it == parent->dir->children.end()) return;
         std::unique_ptr<Node> n = std::move(it->second);
-        parent->children.erase(it);
+        parent->dir->children.erase(it);
         destroy(std::move(n));
     }
 
@@ -148,11 +172,11 @@ struct Flattener::Impl {
         Node* n = &root;
         size_t i = 0;
         while (i < path.size()) {
-            if (!n->is_dir) return nullptr;
+            if (!n->is_dir()) return nullptr;
             size_t j = path.find('/', i);
             if (j == std::string_view::npos) j = path.size();
-            auto it = n->children.find(std::string(path.substr(i, j - i)));
-            if (it == n->children.end()) return nullptr;
+            auto it = n->dir->children.find(path.substr(i, j - i));
+            if (it == n->dir->children.end()) return nullptr;
             n = it->second.get();
             i = j + 1;
         }
@@ -169,20 +193,14 @@ struct Flattener::Impl {
         while (i < parent.size()) {
             size_t j = parent.find('/', i);
             if (j == std::string_view::npos) j = parent.size();
-            std::string name(parent.substr(i, j - i));
-            auto it = dir->children.find(name);
-            if (it != dir->children.end() && !it->second->is_dir) {
+            std::string_view name = parent.substr(i, j - i);
+            auto it = dir->dir->children.find(name);
+            if (it != dir->dir->children.end() && !it->second->is_dir()) {
                 remove_child(dir, name);
-                it = dir->children.end();
+                it = dir->dir->children.end();
             }
-            if (it == dir->children.end()) {
-                auto child = std::make_unique<Node>();
-                child->name = name;
-                child->parent = dir;
-                child->is_dir = true;
-                it = dir->children.emplace(name, std::move(child)).first;
-            }
-            dir = it->second.get();
+            dir = it == dir->dir->children.end() ? add_child(dir, new_dir(std::string(name)))
+                                                 : it->second.get();
             i = j + 1;
         }
         return dir;
@@ -192,7 +210,7 @@ struct Flattener::Impl {
                          const std::vector<std::string>& opaque_dirs) {
         for (const auto& d : opaque_dirs) {
             Node* n = lookup(d);
-            if (n && n->is_dir) clear_children(n);
+            if (n && n->is_dir()) clear_children(n);
         }
         for (const auto& p : removals) {
             Node* n = lookup(p);
@@ -204,25 +222,21 @@ struct Flattener::Impl {
         std::string name(base_name(p.path));
         if (p.type == EntryType::directory) {
             Node* parent = ensure_parent(p.path);
-            auto it = parent->children.find(name);
-            if (it != parent->children.end() && it->second->is_dir) {
+            auto it = parent->dir->children.find(name);
+            if (it != parent->dir->children.end() && it->second->is_dir()) {
                 Node* d = it->second.get();
-                d->dir_meta = std::move(p.dir_meta);
-                if (d->event_ordinal == kNoEvent) {
-                    d->event_layer = layer;
-                    d->event_ordinal = p.ordinal;
+                d->dir->meta = std::move(p.dir_meta);
+                if (d->dir->event_ordinal == kNoEvent) {
+                    d->dir->event_layer = layer;
+                    d->dir->event_ordinal = p.ordinal;
                 }
                 return;
             }
             remove_child(parent, name);
-            auto d = std::make_unique<Node>();
-            d->name = name;
-            d->parent = parent;
-            d->is_dir = true;
-            d->dir_meta = std::move(p.dir_meta);
-            d->event_layer = layer;
-            d->event_ordinal = p.ordinal;
-            parent->children.emplace(name, std::move(d));
+            Node* d = add_child(parent, new_dir(name));
+            d->dir->meta = std::move(p.dir_meta);
+            d->dir->event_layer = layer;
+            d->dir->event_ordinal = p.ordinal;
             return;
         }
         Inode* inode = nullptr;
@@ -231,7 +245,7 @@ struct Flattener::Impl {
             if (!target) {
                 throw Error(what + ": hard link " + p.path + " points to missing " + p.link_target);
             }
-            if (target->is_dir) {
+            if (target->is_dir()) {
                 throw Error(what + ": hard link " + p.path + " points to directory " +
                             p.link_target);
             }
@@ -240,22 +254,21 @@ struct Flattener::Impl {
             auto owned = std::make_unique<Inode>();
             owned->layer = layer;
             owned->ordinal = p.ordinal;
-            owned->captured = std::move(p.captured);
+            if (p.captured) owned->captured = std::make_unique<std::string>(std::move(*p.captured));
             inode = owned.get();
             inodes.push_back(std::move(owned));
         }
         Node* parent = ensure_parent(p.path);
-        auto it = parent->children.find(name);
-        if (it != parent->children.end()) {
-            if (!it->second->is_dir && it->second->inode == inode) return;  // already linked
+        auto it = parent->dir->children.find(name);
+        if (it != parent->dir->children.end()) {
+            if (!it->second->is_dir() && it->second->inode == inode) return;  // already linked
             remove_child(parent, name);
         }
         auto n = std::make_unique<Node>();
         n->name = name;
-        n->parent = parent;
         n->inode = inode;
         inode->paths.push_back(n.get());
-        parent->children.emplace(name, std::move(n));
+        add_child(parent, std::move(n));
     }
 
     std::string layer_name(size_t layer) const {
@@ -464,8 +477,8 @@ struct Flattener::Impl {
         for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
             Node* n = *it;
             std::string path = path_of(n);
-            Entry e = n->dir_meta ? *n->dir_meta : implicit_dir_entry(path);
-            if (!n->dir_meta && options.implicit_dir_metadata) {
+            Entry e = n->dir->meta ? *n->dir->meta : implicit_dir_entry(path);
+            if (!n->dir->meta && options.implicit_dir_metadata) {
                 if (auto meta = options.implicit_dir_metadata(path)) {
                     e = *meta;
                     e.type = EntryType::directory;
@@ -525,11 +538,11 @@ struct Flattener::Impl {
         while (!stack.empty()) {
             Node* n = stack.back();
             stack.pop_back();
-            if (n != &root && n->event_ordinal != kNoEvent) {
-                events[n->event_layer].push_back({n->event_ordinal, n, nullptr});
+            if (n != &root && n->dir->event_ordinal != kNoEvent) {
+                events[n->dir->event_layer].push_back({n->dir->event_ordinal, n, nullptr});
             }
-            for (auto& [name, child] : n->children) {
-                if (child->is_dir) stack.push_back(child.get());
+            for (auto& [name, child] : n->dir->children) {
+                if (child->is_dir()) stack.push_back(child.get());
             }
         }
         for (auto& per_layer : events) {
@@ -548,8 +561,8 @@ struct Flattener::Impl {
             stack.pop_back();
             if (n != &root && !n->emitted) emit_dir_chain(n, sink, stats);
             std::vector<Node*> dirs;
-            for (auto& [name, child] : n->children) {
-                if (child->is_dir) dirs.push_back(child.get());
+            for (auto& [name, child] : n->dir->children) {
+                if (child->is_dir()) dirs.push_back(child.get());
             }
             std::sort(dirs.begin(), dirs.end(),
                       [](const Node* a, const Node* b) { return a->name > b->name; });
@@ -566,19 +579,12 @@ struct Flattener::Impl {
             {"stderr", "/dev/console"},
             {"fd", "/proc/self/fd"},
         };
-        auto dev_it = root.children.find("dev");
-        Node* dev = dev_it == root.children.end() ? nullptr : dev_it->second.get();
-        if (dev && !dev->is_dir) return;
-        if (!dev) {
-            auto d = std::make_unique<Node>();
-            d->name = "dev";
-            d->parent = &root;
-            d->is_dir = true;
-            dev = d.get();
-            root.children.emplace("dev", std::move(d));
-        }
+        auto dev_it = root.dir->children.find("dev");
+        Node* dev = dev_it == root.dir->children.end() ? nullptr : dev_it->second.get();
+        if (dev && !dev->is_dir()) return;
+        if (!dev) dev = add_child(&root, new_dir("dev"));
         for (const auto& [name, target] : links) {
-            if (dev->children.count(name)) continue;
+            if (dev->dir->children.count(name)) continue;
             emit_dir_chain(dev, sink, stats);
             Entry e;
             e.path = std::string("dev/") + name;
@@ -618,8 +624,9 @@ std::vector<std::string> Flattener::paths() const {
         auto [n, path] = std::move(stack.back());
         stack.pop_back();
         if (n != &impl_->root) out.push_back(path);
-        for (const auto& [name, child] : n->children) {
-            stack.emplace_back(child.get(), path.empty() ? name : path + "/" + name);
+        if (!n->dir) continue;
+        for (const auto& [name, child] : n->dir->children) {
+            stack.emplace_back(child.get(), path.empty() ? child->name : path + "/" + child->name);
         }
     }
     std::sort(out.begin(), out.end());
@@ -628,20 +635,20 @@ std::vector<std::string> Flattener::paths() const {
 
 std::optional<EntryOrigin> Flattener::file_origin(const std::string& path) const {
     Node* n = impl_->lookup(path);
-    if (!n || n->is_dir || !n->inode) return std::nullopt;
+    if (!n || n->is_dir() || !n->inode) return std::nullopt;
     return EntryOrigin{n->inode->layer, n->inode->ordinal};
 }
 
 std::optional<Entry> Flattener::directory_metadata(const std::string& path) const {
     Node* n = impl_->lookup(path);
-    if (!n || !n->is_dir || !n->dir_meta) return std::nullopt;
-    return *n->dir_meta;
+    if (!n || !n->is_dir() || !n->dir->meta) return std::nullopt;
+    return *n->dir->meta;
 }
 
 std::optional<std::string> Flattener::captured(const std::string& path) const {
     Node* n = impl_->lookup(path);
-    if (!n || n->is_dir || !n->inode) return std::nullopt;
-    return n->inode->captured;
+    if (!n || n->is_dir() || !n->inode || !n->inode->captured) return std::nullopt;
+    return *n->inode->captured;
 }
 
 std::optional<Entry> Flattener::root_entry() const {
