@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -85,8 +86,15 @@ std::string ca_bundle(const std::vector<std::string>& extra) {
                 }
             }
         }
+        // Each certificate once: /etc/ssl/certs names every file twice (name and hash).
         std::sort(files.begin(), files.end());
-        for (const auto& f : files) pem += read_text_file(f) + "\n";
+        std::set<std::filesystem::path> seen;
+        for (const auto& f : files) {
+            std::error_code ec;
+            auto real = std::filesystem::canonical(f, ec);
+            if (!ec && !seen.insert(real).second) continue;
+            pem += read_text_file(f) + "\n";
+        }
     }
     for (const auto& f : extra) {
         if (!std::filesystem::exists(f)) throw Error("CA file " + f + " does not exist");
