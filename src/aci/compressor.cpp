@@ -29,11 +29,11 @@ class ParallelGzip final : public Writer {
   public:
     ParallelGzip(Writer& sink, int level, unsigned threads) : sink_(sink) {
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-        for (unsigned i = 0; i < threads; ++i) compressors_.emplace_back(level);
+        for (unsigned i = 0; i < threads; ++i) encoders_.emplace_back(level);
         max_in_flight_ = threads * 2;
         if (threads > 1) {
             for (unsigned i = 0; i < threads; ++i) {
-                workers_.emplace_back([this, i] { work(compressors_[i]); });
+                workers_.emplace_back([this, i] { work(encoders_[i]); });
             }
         }
         current_ = std::make_shared<Block>();
@@ -74,7 +74,7 @@ class ParallelGzip final : public Writer {
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
         if (workers_.empty()) {
-            compressors_[0].encode(block->in, block->out);
+            encoders_[0].encode(block->in, block->out);
             sink_.write(block->out.data(), block->out.size());
             ++blocks_written_;
             return;
@@ -140,7 +140,7 @@ class ParallelGzip final : public Writer {
     }
 
     Writer& sink_;
-    std::vector<GzipBlockEncoder> compressors_;
+    std::vector<GzipBlockEncoder> encoders_;
     std::vector<std::thread> workers_;
     std::shared_ptr<Block> current_;
     std::deque<std::shared_ptr<Block>> in_flight_;

@@ -13,6 +13,12 @@ namespace d2a {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
 // Counts what reaches the file, for the report.
 class CountingWriter final : public Writer {
   public:
@@ -83,13 +89,19 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     flatten_options.capture_paths = {"etc/passwd"};
     flatten_options.scan_threads = options.compression.threads;
     Flattener flattener(image.layers.size(), opener_for(image, options.limits), flatten_options);
+    auto start = Clock::now();
     flattener.scan();
+    result.scan_time = since(start);
 
     result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});
     AtomicFile file(result.path);
+    start = Clock::now();
     write_aci(file, result.manifest.dump(), flattener.root_entry(), flattener, options.compression,
               result);
+    result.write_time = since(start);
+    start = Clock::now();
     file.commit();
+    result.sync_time = since(start);
     return result;
 }
 

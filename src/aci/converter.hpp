@@ -1,6 +1,7 @@
 // Image -> ACI file: flatten, translate the manifest, write, compress, rename into place.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -26,6 +27,11 @@ struct ConvertResult {
     uint64_t tar_bytes = 0;
     uint64_t file_bytes = 0;
     FlattenStats stats;
+    // Where the time went (for --debug): reading layer headers, writing the ACI (layers
+    // streamed, tar, hashing, compression), and flushing it to disk.
+    std::chrono::milliseconds scan_time{0};
+    std::chrono::milliseconds write_time{0};
+    std::chrono::milliseconds sync_time{0};
 };
 
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options);

@@ -226,6 +226,11 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
                 err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries
                     << " entries, " << r.tar_bytes << " tar bytes, " << r.file_bytes
                     << " written\n";
+                if (r.write_time.count() > 0) {
+                    err << "debug: " << r.path.string() << ": scan " << r.scan_time.count()
+                        << " ms, write " << r.write_time.count() << " ms, sync "
+                        << r.sync_time.count() << " ms\n";
+                }
             }
             if (registry)
                 err << "debug: " << registry->blobs_downloaded() << " blob(s) downloaded\n";

@@ -90,6 +90,15 @@ if cmp -s d1/$ACI d2/$ACI && cmp -s d1/$ACI d3/$ACI; then pass "same bytes acros
 d2a -o d1 --compression none docker-25-gzip.tar > /dev/null
 if [ "$(gzip -dc d2/$ACI | sha512sum)" = "$(sha512sum < d1/$ACI)" ]; then pass "gzip and none hold the same tar"; else fail "gzip/none differ"; fi
 
+# --debug reports counts and where the time went, on stderr only.
+rm -rf out && mkdir out
+d2a --debug -o out docker-25-gzip.tar > log 2> err
+entries=$(tar -tzf out/$ACI | wc -l)  # the manifest and rootfs/ are not image entries
+if grep -qx "debug: out/$ACI: $((entries - 2)) entries, $(gzip -dc out/$ACI | wc -c) tar bytes, $(stat -c %s out/$ACI) written" err &&
+   grep -Eqx "debug: out/$ACI: scan [0-9]+ ms, write [0-9]+ ms, sync [0-9]+ ms" err &&
+   grep -Eqx "debug: docker-25-gzip.tar done in [0-9]+ ms" err && [ "$(wc -l < err)" = 3 ] && grep -qx "out/$ACI" log; then
+  pass "--debug: counts and timings on stderr"; else fail "--debug: $(cat err)"; fi
+
 # Original flag spellings: single dash, flags after the image.
 rm -rf out && mkdir out
 if d2a docker-1.10.tar -compression=none -o out > /dev/null && ! gzip -t out/$ACI 2>/dev/null; then
