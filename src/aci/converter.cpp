@@ -42,11 +42,6 @@ void require_directory(const std::filesystem::path& dir) {
     }
 }
 
-std::filesystem::path output_path(const ConvertOptions& options, const std::string& file_name) {
-    return options.output_dir == "." ? std::filesystem::path(file_name)
-                                     : options.output_dir / file_name;
-}
-
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
 void write_aci(AtomicFile& file, const std::string& manifest_text, const std::optional<Entry>& root,
                Flattener& flattener, const CompressionOptions& compression, ConvertResult& result) {
@@ -78,11 +73,16 @@ LayerOpener opener_for(const Image& image, const Limits& limits) {
 
 }  // namespace
 
+std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name) {
+    return options.output_dir == "." ? std::filesystem::path(file_name)
+                                     : options.output_dir / file_name;
+}
+
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
     require_directory(options.output_dir);
     AciNaming naming = aci_naming(image);
     ConvertResult result;
-    result.path = output_path(options, naming.file_name);
+    result.path = aci_output_path(options, naming.file_name);
 
     FlattenOptions flatten_options;
     flatten_options.limits = options.limits;
@@ -179,7 +179,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
                 aci_file_name(sanitize_ac_identifier(naming.file_stem + suffix), naming.version,
                               naming.os, naming.arch);
         }
-        result.path = output_path(options, layer_naming.file_name);
+        result.path = aci_output_path(options, layer_naming.file_name);
         files.push_back(std::make_unique<AtomicFile>(result.path));
         write_aci(*files.back(), manifest.dump(), layer.root_entry(), layer, options.compression,
                   result);

@@ -34,6 +34,9 @@ struct ConvertResult {
     std::chrono::milliseconds sync_time{0};
 };
 
+// Where an ACI named `file_name` is written: in the output directory ("." as given).
+std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name);
+
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options);
 
 // --nosquash: one ACI per layer, bottom first. Each depends on the one below and carries

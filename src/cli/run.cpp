@@ -131,8 +131,7 @@ bool is_gzip_file(const std::filesystem::path& path) {
 std::optional<std::filesystem::path> unchanged(const Image& image, const CliOptions& cli) {
     const ConvertOptions& options = cli.convert;
     AciNaming naming = aci_naming(image);
-    std::filesystem::path path = options.output_dir == "." ? std::filesystem::path(naming.file_name)
-                                                           : options.output_dir / naming.file_name;
+    std::filesystem::path path = aci_output_path(options, naming.file_name);
     auto manifest = read_aci_manifest(path);
     if (!manifest || !manifest->contains("annotations") || !(*manifest)["annotations"].is_array()) {
         return std::nullopt;

@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/json.hpp"
 
 namespace d2a {
@@ -175,12 +174,12 @@ std::optional<Credentials> credentials_from_helper(const std::string& helper,
 
 namespace {
 
+constexpr size_t kMaxConfigFileBytes = 16 << 20;
+
 std::optional<json> load_json_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_untrusted_json(ss.str(), path);
+    auto text = read_file_if_present(path, kMaxConfigFileBytes);
+    if (!text) return std::nullopt;
+    return parse_untrusted_json(*text, path);
 }
 
 // The keys a registry may be stored under in auths/credHelpers.

@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "util/error.hpp"
+#include "util/file.hpp"
 
 namespace d2a {
 
@@ -32,11 +31,11 @@ std::string url_host(const std::string& url) {
 
 namespace {
 
+constexpr size_t kMaxCertificateFileBytes = 64 << 20;
+
+// A certificate file's text; one that cannot be read adds nothing.
 std::string read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return read_file_if_present(path, kMaxCertificateFileBytes).value_or("");
 }
 
 bool is_certificate_file_name(const std::string& name) {

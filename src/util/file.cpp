@@ -30,6 +30,14 @@ FileDescriptor open_for_reading(const std::string& path) {
     return FileDescriptor(fd);
 }
 
+std::optional<std::string> read_file_if_present(const std::string& path, size_t limit) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    auto file = std::make_shared<FileDescriptor>(fd);
+    RangeReader reader(file, 0, file_size(fd), path);
+    return read_all(reader, limit, path);
+}
+
 uint64_t file_size(int fd) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw_errno("stat");

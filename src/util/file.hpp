@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "util/stream.hpp"
@@ -34,6 +35,9 @@ class FileDescriptor {
 };
 
 FileDescriptor open_for_reading(const std::string& path);
+// The whole of a file of at most `limit` bytes (larger is an error), or nothing when it
+// cannot be opened: for optional settings files such as config.json or CA bundles.
+std::optional<std::string> read_file_if_present(const std::string& path, size_t limit);
 uint64_t file_size(int fd);
 bool is_regular_file(int fd);
 
