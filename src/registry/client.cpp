@@ -330,6 +330,26 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                                 const FileDescriptor& fd, const std::string& file_name,
                                 const std::function<void(uint64_t)>& progress) {
     const std::string what = "blob " + digest.str();
+    // The digest is computed as the bytes arrive; the file is read back only for bytes
+    // that were there before (a partial file) or whose write failed half way.
+    Hasher hasher(digest.algorithm);
+    uint64_t hashed = 0;  // the file's first `hashed` bytes are in `hasher`
+    auto restart_hash = [&] {
+        hasher = Hasher(digest.algorithm);
+        hashed = 0;
+    };
+    auto hash_file_up_to = [&](uint64_t end) {
+        if (end < hashed) restart_hash();
+        std::vector<char> buf;
+        while (hashed < end) {
+            buf.resize(1 << 20);
+            size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - hashed));
+            ssize_t n = ::pread(fd.get(), buf.data(), want, static_cast<off_t>(hashed));
+            if (n <= 0) throw_errno(file_name);
+            hasher.update(buf.data(), static_cast<size_t>(n));
+            hashed += static_cast<uint64_t>(n);
+        }
+    };
     std::chrono::milliseconds backoff = options_.first_backoff;
     int failures = 0;
     for (;;) {
@@ -338,6 +358,7 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
             if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
             have = 0;
         }
+        hash_file_up_to(have);
         if (size && have == *size && have > 0) break;
         if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(file_name);
         HttpRequest req;
@@ -353,10 +374,13 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                     if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
                         return false;
                     written = 0;
+                    restart_hash();
                 }
             }
             if (size && written + n > *size) return false;  // more than the descriptor says
             write_fully(fd.get(), data, n, file_name);
+            hasher.update(data, n);
+            hashed += n;
             written += n;
             if (progress) progress(written);
             return true;
@@ -399,15 +423,8 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         throw Error(what + ": size mismatch: expected " + std::to_string(*size) + " bytes, got " +
                     std::to_string(total));
     }
-    Hasher h(digest.algorithm);
-    std::vector<char> buf(1 << 20);
-    for (uint64_t off = 0; off < total;) {
-        ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), static_cast<off_t>(off));
-        if (n <= 0) throw_errno(file_name);
-        h.update(buf.data(), static_cast<size_t>(n));
-        off += static_cast<uint64_t>(n);
-    }
-    std::string actual = digest.algorithm_name() + ":" + h.hex_digest();
+    hash_file_up_to(total);
+    std::string actual = digest.algorithm_name() + ":" + hasher.hex_digest();
     if (actual != digest.str()) {
         ::ftruncate(fd.get(), 0);
         throw Error(what + ": digest mismatch: got " + actual);
