@@ -196,21 +196,7 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
                     "Basic " + base64_encode(credentials->username + ":" + credentials->password);
                 token_req.auth_host = url_host(url);
             }
-            HttpResponse r;
-            for (int attempt = 1;; ++attempt) {
-                try {
-                    r = http_->perform(token_req);
-                } catch (const Error& e) {
-                    if (attempt >= options_.max_attempts) throw e.within(what + ": token request");
-                    std::this_thread::sleep_for(options_.first_backoff * (1 << (attempt - 1)));
-                    continue;
-                }
-                if (transient(r.status) && attempt < options_.max_attempts) {
-                    std::this_thread::sleep_for(options_.first_backoff * (1 << (attempt - 1)));
-                    continue;
-                }
-                break;
-            }
+            HttpResponse r = perform_retrying(token_req, what + ": token request");
             if (r.status != 200)
                 throw Error(describe_status(r, what + ": token request to " + url_host(url)));
             json j = parse_untrusted_json(r.body, what + ": token response");
@@ -227,15 +213,9 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
     throw Error(describe_status(unauthorized, what) + "; unsupported authentication scheme");
 }
 
-HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
-    bool reauthenticated = false;
+HttpResponse RegistryClient::perform_retrying(const HttpRequest& req, const std::string& what) {
     std::chrono::milliseconds backoff = options_.first_backoff;
     for (int attempt = 1;; ++attempt) {
-        {
-            std::lock_guard lock(auth_->mutex);
-            req.authorization = auth_->authorization;
-        }
-        req.auth_host = registry_;
         HttpResponse r;
         try {
             r = http_->perform(req);
@@ -246,13 +226,6 @@ HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
             backoff *= 2;
             continue;
         }
-        if (r.status == 401 && !reauthenticated) {
-            // First contact, or an expired token: (re)authenticate once and repeat.
-            authenticate(r, what, req.authorization);
-            reauthenticated = true;
-            --attempt;
-            continue;
-        }
         if (transient(r.status) && attempt < options_.max_attempts) {
             auto wait = backoff;
             if (auto ra = r.header("retry-after")) wait = std::max(wait, parse_retry_after(*ra));
@@ -261,6 +234,20 @@ HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
             continue;
         }
         return r;
+    }
+}
+
+HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
+    req.auth_host = registry_;
+    for (bool reauthenticated = false;; reauthenticated = true) {
+        {
+            std::lock_guard lock(auth_->mutex);
+            req.authorization = auth_->authorization;
+        }
+        HttpResponse r = perform_retrying(req, what);
+        // First contact, or an expired token: (re)authenticate once and repeat.
+        if (r.status != 401 || reauthenticated) return r;
+        authenticate(r, what, req.authorization);
     }
 }
 

@@ -68,7 +68,11 @@ class RegistryClient {
     [[nodiscard]] std::shared_ptr<AuthState> auth_state() const { return auth_; }
 
   private:
+    // The registry's answer, authenticating on a 401 once.
     HttpResponse request(HttpRequest req, const std::string& what);
+    // Retries transport failures (unless a streamed body began) and 408/429/5xx answers,
+    // backing off and obeying Retry-After; token requests use it too.
+    HttpResponse perform_retrying(const HttpRequest& req, const std::string& what);
     // Replaces the shared Authorization after a 401 (unless another client already did).
     void authenticate(const HttpResponse& unauthorized, const std::string& what,
                       const std::string& rejected);
