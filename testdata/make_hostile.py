@@ -219,6 +219,80 @@ open("mediatype-mismatch/index.json", "w").write(json.dumps({"schemaVersion": 2,
     {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(mb)}]}))
 case("mediatype-mismatch", "ok", present=["rootfs/z"], input_name="mediatype-mismatch")
 
+# --- tampered layers: the bytes of layer 2 replaced, its digests left as they were ---
+# Whatever the replacement does (delete, empty a directory, change metadata, link to a
+# lower file, change a file), nothing of it may reach an ACI: the conversion must fail.
+TAMPER_BASE = [("dir", "etc"), ("file", "etc/passwd", b"root:x:0:0::/root:/bin/sh\n"),
+               ("dir", "bin"), ("file", "bin/sh", b"#!shell", 0o755)]
+TAMPER_GOOD = [("file", "app/ok", b"genuine")]
+TAMPERED = {
+    "whiteout": [("whiteout", "etc/passwd")],
+    "opaque": [("opaque", "")],
+    "metadata": [raw("bin", type=tarfile.DIRTYPE, mode=0o777, uid=1000, gid=1000)],
+    "hardlink": [("hardlink", "app/passwd-link", "etc/passwd")],
+    "file": [("file", "app/ok", b"evil!!!")],
+}
+
+
+def replace_members(src, dst, replacements):
+    """Copies tar `src` to `dst` with the data of the named members replaced."""
+    with tarfile.open(src) as tin, tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as tout:
+        for m in tin.getmembers():
+            data = tin.extractfile(m).read() if m.isfile() else None
+            if m.name in replacements:
+                data = replacements[m.name]
+                m.size = len(data)
+            tout.addfile(m, io.BytesIO(data) if data is not None else None)
+
+
+def tar_directory(src, dst):
+    t = g.TarOut()
+    for root, dirs, files in sorted(os.walk(src)):
+        rel = os.path.relpath(root, src)
+        if rel != ".":
+            t.dir(rel)
+        for f in sorted(files):
+            name = f if rel == "." else rel + "/" + f
+            t.file(name, open(os.path.join(root, f), "rb").read())
+    t.write(dst)
+
+
+for kind, entries in TAMPERED.items():
+    good = g.Image([TAMPER_BASE, TAMPER_GOOD], config={"Cmd": ["/bin/sh"]})
+    evil = g.layer_tar(entries)
+    # docker save 1.10-24: <id>/layer.tar, checked against the config's diff_id only.
+    img = g.Image([TAMPER_BASE, TAMPER_GOOD], config={"Cmd": ["/bin/sh"]})
+    img.set_layer_tars([img.layer_tars[0], evil], diff_ids=good.diff_ids)
+    g.write_docker_1_10([(img, ["hostile/img:1"])], "tamper-%s-docker110.tar" % kind)
+    case("tamper-%s-docker110" % kind, "error", "diff_id): digest mismatch")
+    # docker save 25+: blobs/sha256/<digest>, plain and gzip.
+    for compress, suffix, data in ((False, "docker25", evil), (True, "docker25gz", g.gz(evil))):
+        g.write_docker_25([(good, ["hostile/img:1"])], "good-%s.tar" % suffix, compress=compress)
+        layer2 = good.manifest(compress=compress)[0]
+        digest = json.loads(layer2)["layers"][1]["digest"]
+        replace_members("good-%s.tar" % suffix, "tamper-%s-%s.tar" % (kind, suffix),
+                        {"blobs/sha256/" + digest[7:]: data})
+        os.unlink("good-%s.tar" % suffix)
+        case("tamper-%s-%s" % (kind, suffix), "error", "digest mismatch: expected " + digest)
+
+    swapped = []
+
+    def swap_layer2(blobs, index, manifest, evil=evil):
+        swapped.append(manifest["layers"][1]["digest"])
+        blobs[swapped[0]] = g.gz(evil)
+    oci_layout("tamper-%s-oci" % kind, [TAMPER_BASE, TAMPER_GOOD], swap_layer2)
+    # The error names the blob; a different size is caught before the digest.
+    case("tamper-%s-oci" % kind, "error", "blobs/sha256/%s: " % swapped[0][7:],
+         input_name="tamper-%s-oci" % kind)
+    tar_directory("tamper-%s-oci" % kind, "tamper-%s-ociarchive.tar" % kind)
+    case("tamper-%s-ociarchive" % kind, "error", "blobs/sha256/%s: " % swapped[0][7:])
+# The same images untampered convert, and keep what the tampering would remove or change.
+oci_layout("tamper-control-oci", [TAMPER_BASE, TAMPER_GOOD])
+case("tamper-control-oci", "ok", present=["rootfs/etc/passwd", "rootfs/bin/sh", "rootfs/app/ok"],
+     input_name="tamper-control-oci")
+tar_directory("tamper-control-oci", "tamper-control-ociarchive.tar")
+case("tamper-control-ociarchive", "ok", present=["rootfs/etc/passwd", "rootfs/app/ok"])
+
 # --- metadata documents ---
 def docker_archive_with(name, manifest_json=None, config=None, repositories=None, extra=()):
     t = g.TarOut()

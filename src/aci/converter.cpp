@@ -62,12 +62,13 @@ void write_aci(AtomicFile& file, const std::string& manifest_text, const std::op
     result.stats = flattener.stats();
 }
 
-// The emitting pass reads each layer ahead on a thread of its own: decompression and the
-// digest checks then overlap with writing and compressing the ACI.
+// Both passes read verified streams. The emitting pass reads each layer ahead on a thread
+// of its own: decompression and the digest checks then overlap with writing and
+// compressing the ACI.
 LayerOpener opener_for(const Image& image, const Limits& limits) {
     return [&image, &limits](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
-        if (pass == LayerPass::scan) return open_layer_tar(image.layers[i], limits, false);
-        return std::make_unique<PrefetchReader>(open_layer_tar(image.layers[i], limits, true));
+        if (pass == LayerPass::scan) return open_layer_tar(image.layers[i], limits);
+        return std::make_unique<PrefetchReader>(open_layer_tar(image.layers[i], limits));
     };
 }
 

@@ -31,6 +31,32 @@ namespace {
 
 constexpr size_t kMaxPathBytes = 4096;
 constexpr uint64_t kMaxCapturedBytes = 1 << 20;
+// Names of entries read but not yet applied (layers scanned ahead hold theirs) must fit in
+// this, whatever the entry count: it bounds the scan's memory.
+constexpr uint64_t kMaxPendingNameBytes = 2ull << 30;
+
+// Charges what a layer stream yields to a budget shared by all layers of one image, so
+// that --max-unpacked-size bounds the image, not each layer.
+class BudgetReader final : public Reader {
+  public:
+    BudgetReader(std::unique_ptr<Reader> inner, std::atomic<uint64_t>& used, uint64_t limit,
+                 std::string what)
+        : inner_(std::move(inner)), used_(used), limit_(limit), what_(std::move(what)) {}
+    size_t read(void* buf, size_t n) override {
+        size_t got = inner_->read(buf, n);
+        if (used_.fetch_add(got, std::memory_order_relaxed) + got > limit_) {
+            throw Error(what_ + ": the image's layers add up to more than " +
+                        std::to_string(limit_) + " bytes uncompressed");
+        }
+        return got;
+    }
+
+  private:
+    std::unique_ptr<Reader> inner_;
+    std::atomic<uint64_t>& used_;
+    uint64_t limit_;
+    std::string what_;
+};
 constexpr uint64_t kNoEvent = UINT64_MAX;
 
 struct Inode;
@@ -52,6 +78,7 @@ struct Node {
     Node* parent = nullptr;
     std::unique_ptr<DirData> dir;  // set for directories
     Inode* inode = nullptr;        // set for everything else: the file the path names
+    size_t link_slot = 0;          // this path's index in inode->paths
     bool emitted = false;
     [[nodiscard]] bool is_dir() const { return dir != nullptr; }
 };
@@ -60,8 +87,44 @@ struct Node {
 struct Inode {
     uint32_t layer = 0;
     uint64_t ordinal = 0;
-    std::vector<Node*> paths;  // in the order they were linked; the first carries the data
+    // In the order they were linked; the first live one carries the data. An unlinked path
+    // leaves a null slot (erasing from the middle would make a file with a million links,
+    // overwritten one by one, quadratic); the slots are compacted when half are null.
+    std::vector<Node*> paths;
+    size_t live = 0;
     std::unique_ptr<std::string> captured;
+
+    void link(Node* n) {
+        n->link_slot = paths.size();
+        paths.push_back(n);
+        ++live;
+    }
+    void unlink(Node* n) {
+        paths[n->link_slot] = nullptr;
+        if (--live == 0) {
+            paths.clear();
+            captured.reset();  // no path names it any more
+            return;
+        }
+        if (live * 2 < paths.size()) {
+            size_t kept = 0;
+            for (Node* p : paths) {
+                if (!p) continue;
+                p->link_slot = kept;
+                paths[kept++] = p;
+            }
+            paths.resize(kept);
+        }
+    }
+    // The live paths, in link order.
+    [[nodiscard]] std::vector<Node*> live_paths() const {
+        std::vector<Node*> out;
+        out.reserve(live);
+        for (Node* p : paths) {
+            if (p) out.push_back(p);
+        }
+        return out;
+    }
 };
 
 // Lists `child` under the directory `parent`.
@@ -125,6 +188,10 @@ struct Flattener::Impl {
     size_t layers_scanned = 0;
     uint64_t total_entries = 0;
     uint64_t file_bytes = 0;  // sizes of regular files, sparse ones in full
+    // Layer bytes read by each pass (each reads a layer at most once).
+    mutable std::atomic<uint64_t> scan_stream_bytes{0};
+    std::atomic<uint64_t> emit_stream_bytes{0};
+    mutable std::atomic<uint64_t> pending_name_bytes{0};
 
     Impl(size_t count, LayerOpener open, FlattenOptions opts)
         : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
@@ -140,10 +207,7 @@ struct Flattener::Impl {
         while (!stack.empty()) {
             std::unique_ptr<Node> n = std::move(stack.back());
             stack.pop_back();
-            if (n->inode) {
-                auto& paths = n->inode->paths;
-                paths.erase(std::remove(paths.begin(), paths.end(), n.get()), paths.end());
-            }
+            if (n->inode) n->inode->unlink(n.get());
             if (n->dir) {
                 for (auto& [name, child] : n->dir->children) stack.push_back(std::move(child));
                 n->dir->children.clear();
@@ -267,7 +331,7 @@ struct Flattener::Impl {
         auto n = std::make_unique<Node>();
         n->name = name;
         n->inode = inode;
-        inode->paths.push_back(n.get());
+        inode->link(n.get());
         add_child(parent, std::move(n));
     }
 
@@ -284,12 +348,40 @@ struct Flattener::Impl {
         std::optional<Entry> root_meta;
         uint64_t entries = 0;
         uint64_t file_bytes = 0;
+        uint64_t name_bytes = 0;  // charged to pending_name_bytes until applied
     };
+
+    std::unique_ptr<Reader> open_layer(uint32_t layer, LayerPass pass,
+                                       std::atomic<uint64_t>& budget) const {
+        return std::make_unique<BudgetReader>(opener(layer, pass), budget,
+                                              options.limits.max_unpacked_bytes,
+                                              layer_name(layer));
+    }
+
+    void charge_name(LayerScan& scan, size_t bytes, const std::string& what) const {
+        scan.name_bytes += bytes;
+        if (pending_name_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes >
+            kMaxPendingNameBytes) {
+            throw Error(what + ": entry names add up to more than " +
+                        std::to_string(kMaxPendingNameBytes) + " bytes");
+        }
+    }
 
     LayerScan read_layer(uint32_t layer, const std::atomic<bool>* cancelled) const {
         std::string what = layer_name(layer);
-        LayerReader reader(opener(layer, LayerPass::scan), what);
+        LayerReader reader(open_layer(layer, LayerPass::scan, scan_stream_bytes), what);
         LayerScan scan;
+        // A scan that does not reach apply_layer() gives its names' budget back.
+        struct Refund {
+            const Impl& impl;
+            LayerScan& scan;
+            bool keep = false;
+            ~Refund() {
+                if (!keep) impl.pending_name_bytes -= scan.name_bytes;
+            }
+        } refund{*this, scan};
+        // Only the last copy of a captured path in this layer can survive it.
+        std::unordered_map<std::string, size_t> captured_at;
         Entry e;
         while (reader.next(e)) {
             if (cancelled && cancelled->load(std::memory_order_relaxed)) return scan;
@@ -322,6 +414,7 @@ struct Flattener::Impl {
             std::string_view base = base_name(e.path);
             WhiteoutKind kind = with_context(what, [&] { return classify_whiteout(base); });
             std::string parent(parent_path(e.path));
+            charge_name(scan, e.path.size() + e.link_target.size(), what);
             if (kind == WhiteoutKind::remove) {
                 scan.removals.push_back((parent.empty() ? "" : parent + "/") +
                                         std::string(base.substr(4)));
@@ -338,9 +431,15 @@ struct Flattener::Impl {
                 options.capture_paths.count(e.path)) {
                 LayerReader::DataReader data(reader);
                 p.captured = read_all(data, kMaxCapturedBytes, what + ": " + e.path);
+                auto [it, first] = captured_at.try_emplace(e.path, scan.pending.size());
+                if (!first) {
+                    scan.pending[it->second].captured.reset();
+                    it->second = scan.pending.size();
+                }
             }
             scan.pending.push_back(std::move(p));
         }
+        refund.keep = true;  // apply_layer() gives it back
         return scan;
     }
 
@@ -361,6 +460,9 @@ struct Flattener::Impl {
         // all before this layer's own entries.
         apply_whiteouts(scan.removals, scan.opaque_dirs);
         for (auto& p : scan.pending) apply(layer, p, what);
+        pending_name_bytes -= scan.name_bytes;
+        scan.name_bytes = 0;
+        scan.pending.clear();
         ++layers_scanned;
     }
 
@@ -493,9 +595,10 @@ struct Flattener::Impl {
 
     void emit_inode(Inode* inode, Entry& header, LayerReader& reader, EntrySink& sink,
                     FlattenStats& stats) {
-        Node* primary = inode->paths.front();
+        const std::vector<Node*> paths = inode->live_paths();
+        Node* primary = paths.front();
         if (options.prefer_as_data_path) {
-            for (Node* candidate : inode->paths) {
+            for (Node* candidate : paths) {
                 if (options.prefer_as_data_path(path_of(candidate), inode->layer, inode->ordinal)) {
                     primary = candidate;
                     break;
@@ -513,7 +616,7 @@ struct Flattener::Impl {
         }
         primary->emitted = true;
         ++stats.emitted_entries;
-        for (Node* other : inode->paths) {
+        for (Node* other : paths) {
             if (other == primary) continue;
             emit_dir_chain(other->parent, sink, stats);
             Entry link = header;
@@ -530,7 +633,7 @@ struct Flattener::Impl {
     std::vector<std::vector<Event>> build_events() {
         std::vector<std::vector<Event>> events(layer_count);
         for (auto& inode : inodes) {
-            if (!inode->paths.empty()) {
+            if (inode->live > 0) {
                 events[inode->layer].push_back({inode->ordinal, nullptr, inode.get()});
             }
         }
@@ -662,7 +765,9 @@ void Flattener::emit(EntrySink& sink) {
         const auto& todo = events[layer];
         if (todo.empty()) continue;
         std::string what = impl_->layer_name(layer);
-        LayerReader reader(impl_->opener(layer, LayerPass::emit), what);
+        LayerReader reader(impl_->open_layer(static_cast<uint32_t>(layer), LayerPass::emit,
+                                             impl_->emit_stream_bytes),
+                           what);
         Entry e;
         uint64_t ordinal = 0;
         size_t next = 0;

@@ -29,8 +29,12 @@ class EntrySink {
     virtual void add(const Entry& entry, Reader* data) = 0;
 };
 
-// Opens layer `index` (0 = bottom) as an uncompressed tar stream; called once per pass.
-// The scan reads headers only, so it need not verify; the emitting pass must.
+// Opens layer `index` (0 = bottom) as an uncompressed tar stream; called at most once per
+// pass. Each stream must verify itself (throw at its end when its bytes are not the
+// layer's): the scan applies a layer's effects (whiteouts, opaque directories, metadata,
+// links) only once its stream has reached the end, and the emitting pass reads every
+// layer it takes data from to the end, so nothing of a layer whose bytes are wrong is
+// ever acted on.
 enum class LayerPass { scan, emit };
 using LayerOpener = std::function<std::unique_ptr<Reader>(size_t index, LayerPass pass)>;
 

@@ -34,12 +34,11 @@ struct Image {
     std::string source_kind;          // "docker-archive", "oci-layout", "registry"
 };
 
-// Opens a layer as an uncompressed tar stream: blob digest and size checked on the stored
-// bytes, compression detected from magic bytes, diff_id checked on the tar; each check
-// fires when the stream reaches its end.
-// With verify false (a header-only scan), nothing is hashed and plain layers are skipped
-// through by seeking; the emitting pass must then verify.
-std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits,
-                                       bool verify = true);
+// Opens a layer as an uncompressed tar stream that verifies itself: blob digest and size
+// checked on the stored bytes, compression detected from magic bytes, diff_id checked on
+// the tar. The checks fire when the stream reaches its end, so whoever reads a layer acts
+// on what it read only after reading it to the end (the flattener applies a layer's
+// whiteouts, metadata and links only then). There is no unverified way to open a layer.
+std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits);
 
 }  // namespace d2a
