@@ -43,7 +43,7 @@ void require_directory(const std::filesystem::path& dir) {
 }
 
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
-void write_aci(AtomicFile& file, const std::string& manifest_text, const std::optional<Entry>& root,
+void write_aci(Writer& file, const std::string& manifest_text, const std::optional<Entry>& root,
                Flattener& flattener, const CompressionOptions& compression, ConvertResult& result) {
     CountingWriter counted(file);
     auto compressor = make_compressor(compression, counted);
@@ -79,6 +79,21 @@ std::filesystem::path aci_output_path(const ConvertOptions& options, const std::
                                      : options.output_dir / file_name;
 }
 
+std::vector<std::filesystem::path> aci_output_paths(const Image& image, const ConvertOptions& options,
+                                                    bool layered) {
+    AciNaming naming = aci_naming(image);
+    const size_t n = image.layers.size();
+    if (!layered || n <= 1) return {aci_output_path(options, naming.file_name)};
+    std::vector<std::filesystem::path> paths;
+    for (size_t i = 0; i + 1 < n; ++i) {
+        std::string stem = sanitize_ac_identifier(naming.file_stem + "-layer" + std::to_string(i));
+        paths.push_back(
+            aci_output_path(options, aci_file_name(stem, naming.version, naming.os, naming.arch)));
+    }
+    paths.push_back(aci_output_path(options, naming.file_name));
+    return paths;
+}
+
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
     require_directory(options.output_dir);
     AciNaming naming = aci_naming(image);
@@ -95,13 +110,13 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     result.scan_time = since(start);
 
     result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});
-    AtomicFile file(result.path);
+    result.file = std::make_unique<AtomicFile>(result.path);
     start = Clock::now();
-    write_aci(file, result.manifest.dump(), flattener.root_entry(), flattener, options.compression,
-              result);
+    write_aci(*result.file, result.manifest.dump(), flattener.root_entry(), flattener,
+              options.compression, result);
     result.write_time = since(start);
     start = Clock::now();
-    file.commit();
+    result.file->sync();
     result.sync_time = since(start);
     return result;
 }
@@ -129,8 +144,8 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     so_far_options.add_stdio_links = false;
     Flattener so_far(n, opener, so_far_options);
 
+    const std::vector<std::filesystem::path> paths = aci_output_paths(image, options, true);
     std::vector<ConvertResult> results;
-    std::vector<std::unique_ptr<AtomicFile>> files;
     nlohmann::json below;  // the dependency entry naming the layer below
     for (size_t i = 0; i < n; ++i) {
         const bool top = i + 1 == n;
@@ -174,20 +189,13 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
             1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options);
         ConvertResult result;
         result.manifest = manifest;
-        AciNaming layer_naming = naming;
-        if (!top) {
-            layer_naming.file_name =
-                aci_file_name(sanitize_ac_identifier(naming.file_stem + suffix), naming.version,
-                              naming.os, naming.arch);
-        }
-        result.path = aci_output_path(options, layer_naming.file_name);
-        files.push_back(std::make_unique<AtomicFile>(result.path));
-        write_aci(*files.back(), manifest.dump(), layer.root_entry(), layer, options.compression,
+        result.path = paths[i];
+        result.file = std::make_unique<AtomicFile>(result.path);
+        write_aci(*result.file, manifest.dump(), layer.root_entry(), layer, options.compression,
                   result);
+        result.file->sync();
         results.push_back(std::move(result));
     }
-    // All or nothing: files appear only once every layer is written.
-    for (auto& f : files) f->commit();
     return results;
 }
 

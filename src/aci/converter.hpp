@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,6 +11,7 @@
 #include "aci/compressor.hpp"
 #include "flatten/flattener.hpp"
 #include "image/image.hpp"
+#include "util/file.hpp"
 #include "util/limits.hpp"
 
 namespace d2a {
@@ -22,6 +24,8 @@ struct ConvertOptions {
 
 struct ConvertResult {
     std::filesystem::path path;
+    // The complete ACI, not yet under `path`: publish() puts it there (with its signature).
+    std::unique_ptr<AtomicFile> file;
     std::string image_id;  // "sha512-<hex>" of the uncompressed ACI tar, as rkt computes it
     nlohmann::json manifest;
     uint64_t tar_bytes = 0;
@@ -36,7 +40,11 @@ struct ConvertResult {
 
 // Where an ACI named `file_name` is written: in the output directory ("." as given).
 std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name);
+// Every file a conversion of `image` writes: one ACI, or one per layer when `layered`.
+std::vector<std::filesystem::path> aci_output_paths(const Image& image, const ConvertOptions& options,
+                                                    bool layered);
 
+// Both return ACIs written in full but not yet in place (see ConvertResult::file).
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options);
 
 // --nosquash: one ACI per layer, bottom first. Each depends on the one below and carries

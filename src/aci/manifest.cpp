@@ -15,6 +15,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kAcVersion = "0.8.11";
+const std::string kImageIdAnnotation = "appc.io/docker/imageid";
+const std::string kManifestHashAnnotation = "appc.io/docker/manifesthash";
 
 json name_value(const std::string& name, const std::string& value) {
     return json{{"name", name}, {"value", value}};
@@ -65,6 +67,30 @@ bool is_rfc3339(const std::string& s) {
            digits(i + 4, 2);
 }
 
+// appc's os/arch pairs (schema/types/labels.go): the labels and the file name carry them,
+// and actool rejects anything else. Checked here so that no other value of an image's
+// config reaches a file name.
+void check_appc_os_arch(const std::string& os, std::string& arch, const std::string& original_arch) {
+    static const std::map<std::string, std::vector<std::string>> valid = {
+        {"linux",
+         {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b", "ppc64", "ppc64le",
+          "s390x"}},
+        {"freebsd", {"amd64", "i386", "arm"}},
+        {"darwin", {"x86_64", "i386"}},
+    };
+    auto it = valid.find(os);
+    if (it == valid.end()) {
+        throw Error("image config: os \"" + os + "\"" +
+                    " has no appc equivalent (appc knows linux, freebsd and darwin)");
+    }
+    if (os == "darwin" && arch == "amd64") arch = "x86_64";
+    if (os == "freebsd" && arch.rfind("armv", 0) == 0) arch = "arm";
+    if (std::find(it->second.begin(), it->second.end(), arch) == it->second.end()) {
+        throw Error("image config: architecture \"" + original_arch + "\"" +
+                    " has no appc equivalent for " + os);
+    }
+}
+
 }  // namespace
 
 AciNaming aci_naming(const Image& image) {
@@ -89,6 +115,7 @@ AciNaming aci_naming(const Image& image) {
     n.os = image.config.os.empty() ? "linux" : image.config.os;
     n.arch = appc_arch(image.config.architecture.empty() ? "amd64" : image.config.architecture,
                        image.config.variant);
+    check_appc_os_arch(n.os, n.arch, image.config.architecture);
     n.file_stem = sanitize_ac_identifier(path);
     n.file_name = aci_file_name(n.file_stem, n.version, n.os, n.arch);
     return n;
@@ -263,14 +290,30 @@ json build_manifest(const ManifestInputs& in) {
         ann[p + "repository"] = r.repository();
         if (!r.tag.empty() || r.digest.empty()) ann[p + "tag"] = r.tag_or_latest();
     }
-    ann[p + "imageid"] = image.image_id;
-    if (image.manifest_digest) ann[p + "manifesthash"] = *image.manifest_digest;
+    ann[kImageIdAnnotation] = image.image_id;
+    if (image.manifest_digest) ann[kManifestHashAnnotation] = *image.manifest_digest;
     if (c.entrypoint && !c.entrypoint->empty()) ann[p + "entrypoint"] = json(*c.entrypoint).dump();
     if (c.cmd && !c.cmd->empty()) ann[p + "cmd"] = json(*c.cmd).dump();
     json ann_list = json::array();
     for (const auto& [k, v] : ann) ann_list.push_back(name_value(k, v));
     m["annotations"] = ann_list;
     return m;
+}
+
+bool made_from(const nlohmann::json& manifest, const Image& image) {
+    if (!manifest.is_object() || !manifest.contains("annotations") ||
+        !manifest["annotations"].is_array()) {
+        return false;
+    }
+    // The manifest digest names what was pulled exactly; without one (docker save), the
+    // config digest names the image.
+    const std::string& key = image.manifest_digest ? kManifestHashAnnotation : kImageIdAnnotation;
+    const std::string& want = image.manifest_digest ? *image.manifest_digest : image.image_id;
+    for (const auto& a : manifest["annotations"]) {
+        if (a.is_object() && a.value("name", json()) == key && a.value("value", json()) == want)
+            return true;
+    }
+    return false;
 }
 
 }  // namespace d2a

@@ -27,6 +27,10 @@ struct AciNaming {
 
 AciNaming aci_naming(const Image& image);
 
+// Whether an ACI's manifest records `image` as its source (same manifest digest, or same
+// config digest for an image that has no manifest digest).
+bool made_from(const nlohmann::json& manifest, const Image& image);
+
 // The full manifest. Keys and arrays are in a fixed order: same input, same bytes.
 nlohmann::json build_manifest(const ManifestInputs& inputs);
 

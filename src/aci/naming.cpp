@@ -1,5 +1,7 @@
 #include "aci/naming.hpp"
 
+#include "util/error.hpp"
+
 namespace d2a {
 
 namespace {
@@ -43,8 +45,17 @@ std::string aci_file_name(std::string_view name, std::string_view version, std::
     for (std::string_view part : {name, version, os, arch}) {
         if (part.empty()) continue;
         if (!out.empty()) out += '-';
-        for (char c : part) out += (c == '/') ? '-' : c;
+        for (char c : part) {
+            // Parts come from images: a NUL would cut the name, '/' or ".." leave the
+            // directory, control characters hide it. Only what AC identifiers and Docker
+            // tags allow gets through ('/' of a name becomes '-').
+            bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '.' || c == '_' || c == '~' || c == '-' || c == '/';
+            if (!safe) throw Error("cannot make a file name of \"" + std::string(part) + "\"");
+            out += (c == '/') ? '-' : c;
+        }
     }
+    if (out.empty() || out[0] == '.' || out[0] == '-') out.insert(0, "aci");
     return out + ".aci";
 }
 

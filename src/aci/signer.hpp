@@ -1,18 +1,33 @@
 // Detached OpenPGP signatures of ACIs (GPGME), the form rkt verifies: NAME.aci.asc.
 #pragma once
 
-#include <filesystem>
 #include <optional>
 #include <string>
+
+#include "util/stream.hpp"
 
 namespace d2a {
 
 struct SigningOptions {
-    std::string key_id;                  // fingerprint, key id or user id of a secret key
+    std::string key_id;                   // fingerprint, key id or user id of a secret key
     std::optional<std::string> gpg_home;  // GNUPGHOME to use instead of the default
 };
 
-// Writes `aci` + ".asc" (ASCII armored, detached), replacing it atomically.
-void sign_aci(const std::filesystem::path& aci, const SigningOptions& options);
+class Signer {
+  public:
+    // Finds the secret key and signs a test message with it, so that a wrong key, a
+    // missing home or a key that cannot sign fails before any image is looked at (also
+    // when every image turns out unchanged).
+    explicit Signer(SigningOptions options);
+
+    // An ASCII-armored detached signature of the stream's bytes.
+    [[nodiscard]] std::string sign(Reader& data) const;
+    // Whether `signature` is a good signature of the stream's bytes by this signer's key.
+    [[nodiscard]] bool verifies(Reader& data, const std::string& signature) const;
+
+  private:
+    SigningOptions options_;
+    std::string fingerprint_;
+};
 
 }  // namespace d2a

@@ -3,19 +3,17 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <ostream>
 #include <thread>
 
-#include "aci/inspect.hpp"
 #include "aci/manifest.hpp"
 #include "aci/signer.hpp"
 #include "cli/cli.hpp"
 #include "cli/progress.hpp"
-#include "source/registry_source.hpp"
+#include "pipeline/convert_image.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
@@ -30,12 +28,9 @@ using Clock = std::chrono::steady_clock;
 
 struct Outcome {
     std::string reference;
-    bool ok = false;
-    bool skipped = false;
-    std::string error;
-    std::optional<Image> image;  // layers not usable any more; for the report
-    std::vector<ConvertResult> results;
-    std::filesystem::path skipped_path;
+    std::string error;  // empty on success
+    std::optional<ImageOutcome> image;
+    [[nodiscard]] bool ok() const { return error.empty(); }
 };
 
 std::string quoted(const std::string& s) {
@@ -70,9 +65,10 @@ json json_base(const Outcome& o) {
     json j;
     j["reference"] = o.reference;
     if (o.image) {
-        if (o.image->manifest_digest) j["manifestDigest"] = *o.image->manifest_digest;
-        j["configDigest"] = o.image->image_id;
-        AciNaming n = aci_naming(*o.image);
+        const Image& image = o.image->image;
+        if (image.manifest_digest) j["manifestDigest"] = *image.manifest_digest;
+        j["configDigest"] = image.image_id;
+        AciNaming n = aci_naming(image);
         j["platform"] = n.os + "/" + n.arch;
     }
     return j;
@@ -81,17 +77,17 @@ json json_base(const Outcome& o) {
 void report(std::ostream& out, std::ostream& err, const CliOptions& options, const Outcome& o,
             bool several) {
     if (options.json) {
-        if (!o.ok) {
+        if (!o.ok()) {
             json j = json_base(o);
             j["error"] = o.error;
             out << j.dump() << "\n";
-        } else if (o.skipped) {
+        } else if (o.image->skipped) {
             json j = json_base(o);
-            j["path"] = o.skipped_path.string();
+            j["path"] = o.image->skipped_paths.back().string();
             j["skipped"] = true;
             out << j.dump() << "\n";
         } else {
-            for (const auto& r : o.results) {
+            for (const auto& r : o.image->results) {
                 json j = json_base(o);
                 j["path"] = r.path.string();
                 j["imageId"] = r.image_id;
@@ -102,141 +98,71 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
             }
         }
     }
-    if (!o.ok) {
+    if (!o.ok()) {
         err << "Error: " << (several ? o.reference + ": " : "") << o.error << "\n";
         return;
     }
     if (options.json) return;
-    if (o.skipped) {
+    if (o.image->skipped) {
         if (!options.quiet) out << "\nUnchanged since the last conversion:\n";
-        out << o.skipped_path.string() << "\n";
+        out << o.image->skipped_paths.back().string() << "\n";
         return;
     }
     if (options.quiet) {
-        for (const auto& r : o.results) out << r.path.string() << "\n";
+        for (const auto& r : o.image->results) out << r.path.string() << "\n";
     } else {
-        print_report(out, o.results);
+        print_report(out, o.image->results);
     }
 }
 
-bool is_gzip_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    char magic[2] = {};
-    in.read(magic, 2);
-    return in && magic[0] == '\x1f' && magic[1] == '\x8b';
+PipelineOptions pipeline_options(const CliOptions& options, DownloadObserver* observer,
+                                 const Signer* signer) {
+    PipelineOptions p;
+    p.source = options.source;
+    p.parallel = options.parallel;
+    p.registry.insecure_skip_verify = options.insecure_skip_verify;
+    p.registry.allow_http = options.insecure_allow_http;
+    p.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
+    for (const auto& d : options.cert_dirs) p.registry.cert_dirs.push_back(d);
+    p.registry.credentials.username = options.username;
+    if (options.cache_dir) p.cache_dir = *options.cache_dir;
+    p.convert = options.convert;
+    p.layered = options.nosquash;
+    p.force = options.force;
+    p.signer = signer;
+    p.observer = observer;
+    return p;
 }
 
-// An existing ACI made from the same source image (manifest digest, else config digest)
-// in the form asked for now (compression, squashed or layered).
-std::optional<std::filesystem::path> unchanged(const Image& image, const CliOptions& cli) {
-    const ConvertOptions& options = cli.convert;
-    AciNaming naming = aci_naming(image);
-    std::filesystem::path path = aci_output_path(options, naming.file_name);
-    auto manifest = read_aci_manifest(path);
-    if (!manifest || !manifest->contains("annotations") || !(*manifest)["annotations"].is_array()) {
-        return std::nullopt;
+void print_debug(std::ostream& err, const std::string& ref, const ImageOutcome& image,
+                 std::chrono::milliseconds elapsed) {
+    for (const auto& r : image.results) {
+        err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries << " entries, "
+            << r.tar_bytes << " tar bytes, " << r.file_bytes << " written\n";
+        if (r.write_time.count() > 0) {
+            err << "debug: " << r.path.string() << ": scan " << r.scan_time.count()
+                << " ms, write " << r.write_time.count() << " ms, sync " << r.sync_time.count()
+                << " ms\n";
+        }
     }
-    if (is_gzip_file(path) != (options.compression.kind == OutputCompression::gzip))
-        return std::nullopt;
-    bool layered = manifest->contains("dependencies");
-    if (layered != (cli.nosquash && image.layers.size() > 1)) return std::nullopt;
-    std::string key =
-        image.manifest_digest ? "appc.io/docker/manifesthash" : "appc.io/docker/imageid";
-    std::string want = image.manifest_digest ? *image.manifest_digest : image.image_id;
-    for (const auto& a : (*manifest)["annotations"]) {
-        if (json_string(a, "name") == key && json_string(a, "value") == want) return path;
-    }
-    return std::nullopt;
+    if (image.image.source_kind == "registry")
+        err << "debug: " << image.blobs_downloaded << " blob(s) downloaded\n";
+    err << "debug: " << ref << " done in " << elapsed.count() << " ms\n";
 }
 
-PullOptions pull_options(const CliOptions& options, DownloadObserver* observer) {
-    PullOptions pull;
-    pull.source = options.source;
-    pull.parallel = options.parallel;
-    pull.registry.insecure_skip_verify = options.insecure_skip_verify;
-    pull.registry.allow_http = options.insecure_allow_http;
-    pull.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
-    for (const auto& d : options.cert_dirs) pull.registry.cert_dirs.push_back(d);
-    pull.registry.credentials.username = options.username;
-    if (options.cache_dir) pull.cache_dir = *options.cache_dir;
-    pull.observer = observer;
-    return pull;
-}
-
-Outcome convert_one(const std::string& ref, const CliOptions& options, const PullOptions& pull,
-                    std::ostream& err, std::mutex& err_mutex) {
+Outcome convert_one(const std::string& ref, size_t index, const CliOptions& cli,
+                    const PipelineOptions& options, OutputClaims& claims, std::ostream& err,
+                    std::mutex& err_mutex) {
     Outcome o;
     o.reference = ref;
     try {
         auto start = Clock::now();
-        std::optional<RegistryPull> registry;
-        Image image;
-        if (ref.rfind("docker://", 0) == 0) {
-            if (options.source.image) throw Error("--image works only with files");
-            registry.emplace(ref.substr(9), pull);
-            image = registry->image();
-        } else {
-            image = open_local_image(ref, options.source);
-        }
-        if (!options.force) {
-            if (auto path = unchanged(image, options)) {
-                if (options.sign_key && !std::filesystem::exists(path->string() + ".asc")) {
-                    sign_aci(*path, {*options.sign_key, options.gpg_home});
-                }
-                o.ok = o.skipped = true;
-                o.skipped_path = *path;
-                o.image = std::move(image);
-                return o;
-            }
-        }
-        if (registry) {
-            registry->download();
-            image = registry->image();
-        }
-        if (options.nosquash) {
-            o.results = convert_layered(image, options.convert);
-        } else {
-            o.results.push_back(convert_squashed(image, options.convert));
-        }
-        if (options.sign_key) {
-            try {
-                for (const auto& r : o.results)
-                    sign_aci(r.path, {*options.sign_key, options.gpg_home});
-            } catch (const Error&) {
-                // Never leave an unsigned image where a signed one was asked for.
-                for (const auto& r : o.results) {
-                    std::error_code ec;
-                    std::filesystem::remove(r.path, ec);
-                    std::filesystem::remove(r.path.string() + ".asc", ec);
-                }
-                throw;
-            }
-        } else {
-            // A signature of an earlier conversion no longer matches the new bytes.
-            for (const auto& r : o.results) {
-                std::error_code ec;
-                std::filesystem::remove(r.path.string() + ".asc", ec);
-            }
-        }
-        if (options.debug) {
+        o.image = convert_image(ref, options, &claims, index);
+        if (cli.debug) {
             std::lock_guard lock(err_mutex);
-            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-            for (const auto& r : o.results) {
-                err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries
-                    << " entries, " << r.tar_bytes << " tar bytes, " << r.file_bytes
-                    << " written\n";
-                if (r.write_time.count() > 0) {
-                    err << "debug: " << r.path.string() << ": scan " << r.scan_time.count()
-                        << " ms, write " << r.write_time.count() << " ms, sync "
-                        << r.sync_time.count() << " ms\n";
-                }
-            }
-            if (registry)
-                err << "debug: " << registry->blobs_downloaded() << " blob(s) downloaded\n";
-            err << "debug: " << ref << " done in " << ms.count() << " ms\n";
+            print_debug(err, ref, *o.image,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
         }
-        o.image = std::move(image);
-        o.ok = true;
     } catch (const Error& e) {
         o.error = e.what();
     } catch (const std::bad_alloc&) {
@@ -244,6 +170,7 @@ Outcome convert_one(const std::string& ref, const CliOptions& options, const Pul
     } catch (const std::exception& e) {
         o.error = std::string("internal: ") + e.what();
     }
+    if (!o.ok()) o.image.reset();
     return o;
 }
 
@@ -279,14 +206,24 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         bool terminal = ::isatty(STDERR_FILENO) && options.jobs == 1 && &err == &std::cerr;
         progress = make_progress(err, err_mutex, terminal);
     }
-    PullOptions pull = pull_options(options, progress.get());
+    std::optional<Signer> signer;
+    if (options.sign_key) {
+        try {
+            signer.emplace(SigningOptions{*options.sign_key, options.gpg_home});
+        } catch (const Error& e) {
+            err << "Error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    PipelineOptions pipeline =
+        pipeline_options(options, progress.get(), signer ? &*signer : nullptr);
     if (options.username) {
         if (options.password_stdin) {
             std::string password;
             std::getline(std::cin, password);
-            pull.registry.credentials.password = password;
+            pipeline.registry.credentials.password = password;
         } else if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) {
-            pull.registry.credentials.password = p;
+            pipeline.registry.credentials.password = p;
         } else {
             err << "Error: --username needs --password-stdin or DOCKER2ACI_PASSWORD\n";
             return 1;
@@ -295,12 +232,13 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     const bool several = refs.size() > 1 || options.batch_file.has_value();
     std::atomic<size_t> next{0};
     std::atomic<bool> all_ok{true};
+    OutputClaims claims;
     auto worker = [&] {
         for (;;) {
             size_t i = next++;
             if (i >= refs.size()) return;
-            Outcome o = convert_one(refs[i], options, pull, err, err_mutex);
-            if (!o.ok) all_ok = false;
+            Outcome o = convert_one(refs[i], i, options, pipeline, claims, err, err_mutex);
+            if (!o.ok()) all_ok = false;
             std::scoped_lock lock(out_mutex, err_mutex);
             report(out, err, options, o, several);
             out << std::flush;

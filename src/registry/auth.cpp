@@ -126,7 +126,7 @@ std::optional<Credentials> credentials_from_helper(const std::string& helper,
                                                    const std::string& server) {
     std::string program = "docker-credential-" + helper;
     int in_pipe[2], out_pipe[2];
-    if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw_errno("pipe");
+    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) throw_errno("pipe");
     pid_t pid = fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
@@ -142,8 +142,8 @@ std::optional<Credentials> credentials_from_helper(const std::string& helper,
     close(in_pipe[0]);
     close(out_pipe[1]);
     std::string request = server + "\n";
-    ssize_t ignored = write(in_pipe[1], request.data(), request.size());
-    (void)ignored;
+    // A helper that exits without reading makes this fail; its exit status says why.
+    write_to_pipe(in_pipe[1], request);
     close(in_pipe[1]);
     std::string output;
     char buf[4096];

@@ -18,12 +18,10 @@ class Error : public std::runtime_error {
     }
 
   private:
-    static std::string one_line(std::string s) {
-        for (char& c : s) {
-            if (c == '\n' || c == '\r') c = ' ';
-        }
-        return s;
-    }
+    // Messages quote tar names, config values and registry text: line breaks become
+    // spaces and other control characters (C0, DEL, C1) "\xNN", so that no input can
+    // split the line or send escape sequences to a terminal.
+    static std::string one_line(const std::string& s);
 };
 
 // Runs fn; an Error escaping it gets `context` prepended.

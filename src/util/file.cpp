@@ -1,5 +1,8 @@
 #include "util/file.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,6 +83,36 @@ uint64_t RangeReader::skip(uint64_t n) {
     return k;
 }
 
+bool write_to_pipe(int fd, std::string_view data) {
+    sigset_t pipe_only, previous;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+    sigset_t pending;
+    sigpending(&pending);
+    const bool already_pending = sigismember(&pending, SIGPIPE) == 1;
+    bool ok = true;
+    bool broken = false;
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ok = false;
+            broken = errno == EPIPE;
+            break;
+        }
+        done += static_cast<size_t>(n);
+    }
+    if (broken && !already_pending) {
+        timespec zero{0, 0};
+        while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return ok;
+}
+
 void write_fully(int fd, const void* buf, size_t n, const std::string& name) {
     const char* p = static_cast<const char*>(buf);
     while (n > 0) {
@@ -106,17 +139,17 @@ std::string random_suffix() {
 AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
     std::filesystem::path dir = final_path_.parent_path();
     if (dir.empty()) dir = ".";
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (fd < 0) {
         // Filesystems without O_TMPFILE: a hidden name next to the target.
         for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
             temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + random_suffix());
-            fd = ::open(temp_path_.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+            fd = ::open(temp_path_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
             if (fd < 0 && errno != EEXIST) throw_errno("creating a file in " + dir.string());
         }
         if (fd < 0) throw Error("cannot create a temporary file in " + dir.string());
     }
-    fd_ = FileDescriptor(fd);
+    fd_ = std::make_shared<FileDescriptor>(fd);
 }
 
 AtomicFile::~AtomicFile() {
@@ -124,30 +157,40 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* buf, size_t n) {
-    write_fully(fd_.get(), buf, n, final_path_.string());
+    write_fully(fd_->get(), buf, n, final_path_.string());
     written_ += n;
     // Start writing back what is done while the rest is produced, so that the fsync in
     // commit() waits for the last few MiB instead of the whole file. Only a hint: a
     // filesystem that refuses it still gets the fsync, which reports real errors.
     if (written_ - writeback_started_ >= kWritebackStep) {
-        ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_started_),
+        ::sync_file_range(fd_->get(), static_cast<off_t>(writeback_started_),
                           static_cast<off_t>(written_ - writeback_started_), SYNC_FILE_RANGE_WRITE);
         writeback_started_ = written_;
     }
 }
 
-void AtomicFile::commit() {
+std::unique_ptr<Reader> AtomicFile::read_back() const {
+    return std::make_unique<RangeReader>(fd_, 0, written_, final_path_.string());
+}
+
+void AtomicFile::sync() {
+    if (synced_) return;
     // 0644 less the umask, as a plain create would give.
     mode_t mask = ::umask(0);
     ::umask(mask);
-    if (::fchmod(fd_.get(), 0666 & ~mask) != 0) throw_errno(final_path_.string());
-    if (::fsync(fd_.get()) != 0) throw_errno("flushing " + final_path_.string());
+    if (::fchmod(fd_->get(), 0666 & ~mask) != 0) throw_errno(final_path_.string());
+    if (::fsync(fd_->get()) != 0) throw_errno("flushing " + final_path_.string());
+    synced_ = true;
+}
+
+void AtomicFile::commit() {
+    sync();
     if (temp_path_.empty()) {
         // Link the anonymous file under a temp name, then rename over the target: linkat
         // alone cannot replace an existing file.
         std::filesystem::path dir = final_path_.parent_path();
         if (dir.empty()) dir = ".";
-        std::string proc = "/proc/self/fd/" + std::to_string(fd_.get());
+        std::string proc = "/proc/self/fd/" + std::to_string(fd_->get());
         for (int attempt = 0; attempt < 100; ++attempt) {
             temp_path_ = dir / ("." + final_path_.filename().string() + ".tmp-" + random_suffix());
             if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) ==

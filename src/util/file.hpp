@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "util/stream.hpp"
 
@@ -67,6 +68,11 @@ class RangeReader final : public Reader {
     std::string name_;
 };
 
+// Writes all bytes to a pipe; false when the reader has gone (EPIPE) or another error.
+// The SIGPIPE such a write raises is kept from the process (blocked in this thread, then
+// taken back), so that a child exiting early cannot end it.
+bool write_to_pipe(int fd, std::string_view data);
+
 // Writes all bytes to a descriptor.
 void write_fully(int fd, const void* buf, size_t n, const std::string& name);
 
@@ -80,6 +86,11 @@ class AtomicFile final : public Writer {
     ~AtomicFile() override;
 
     void write(const void* buf, size_t n) override;
+    // The bytes written so far, read from the file itself (for signing what will be put
+    // in place, not what a name points to later).
+    [[nodiscard]] std::unique_ptr<Reader> read_back() const;
+    // Flushes to disk; commit() then only renames. No write may follow.
+    void sync();
     // Flushes to disk and moves the file into place, replacing any file of that name.
     void commit();
     [[nodiscard]] const std::filesystem::path& path() const { return final_path_; }
@@ -87,7 +98,8 @@ class AtomicFile final : public Writer {
   private:
     std::filesystem::path final_path_;
     std::filesystem::path temp_path_;  // empty when anonymous
-    FileDescriptor fd_;
+    std::shared_ptr<FileDescriptor> fd_;
+    bool synced_ = false;
     bool committed_ = false;
     static constexpr uint64_t kWritebackStep = 8 << 20;
     uint64_t written_ = 0;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -9,6 +11,7 @@
 #include "util/decompress.hpp"
 #include "util/digest.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/prefetch.hpp"
 
 namespace d2a {
@@ -128,6 +131,34 @@ TEST(Paths, LinkTargetsInsideArchive) {
     EXPECT_EQ(resolve_link_target("abc/layer.tar", "../def/layer.tar"), "def/layer.tar");
     EXPECT_EQ(resolve_link_target("abc/layer.tar", "/x.tar"), "x.tar");
     EXPECT_THROW(resolve_link_target("abc/layer.tar", "../../etc/passwd"), Error);
+}
+
+
+// Names from tar headers and text from registries end up in the one-line error: nothing in
+// them may break the line or reach the terminal as a control sequence.
+TEST(Error, EscapesControlCharacters) {
+    using namespace std::string_literals;
+    Error e("layer: a\x1b[31mred\x07\0nul\nnext \xc2\x9b" "2J caf\xc3\xa9"s);
+    const char* want = "layer: a\\x1b[31mred\\x07\\x00nul next \\xc2\\x9b" "2J caf\xc3\xa9";
+    EXPECT_STREQ(e.what(), want);
+    EXPECT_EQ(std::string(e.within("ctx").what()), std::string("ctx: ") + want);
+}
+
+// A credential helper may exit before reading what we write: the write fails, the process
+// lives on (SIGPIPE's default action would end it).
+TEST(Files, WriteToAClosedPipeFailsWithoutASignal) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    close(fds[0]);
+    EXPECT_FALSE(write_to_pipe(fds[1], "server.example\n"));
+    close(fds[1]);
+    int ok[2];
+    ASSERT_EQ(pipe(ok), 0);
+    EXPECT_TRUE(write_to_pipe(ok[1], "server.example\n"));
+    char buf[32] = {};
+    EXPECT_EQ(read(ok[0], buf, sizeof buf), 15);
+    close(ok[0]);
+    close(ok[1]);
 }
 
 }  // namespace

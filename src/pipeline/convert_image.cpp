@@ -1,0 +1,98 @@
+#include "pipeline/convert_image.hpp"
+
+#include "aci/inspect.hpp"
+#include "aci/manifest.hpp"
+#include "aci/publish.hpp"
+#include "util/error.hpp"
+
+namespace d2a {
+
+namespace {
+
+constexpr std::string_view kRegistryScheme = "docker://";
+
+// The ACIs in place, when every one of them is whole and the top one was made from this
+// image in the form asked for now (compression, squashed or layered).
+std::optional<std::vector<ExistingAci>> unchanged(const Image& image,
+                                                  const std::vector<std::filesystem::path>& paths,
+                                                  const PipelineOptions& options) {
+    std::vector<ExistingAci> existing;
+    for (const auto& path : paths) {
+        auto aci = open_complete_aci(path);
+        if (!aci) return std::nullopt;
+        if (aci->gzip != (options.convert.compression.kind == OutputCompression::gzip))
+            return std::nullopt;
+        existing.push_back(std::move(*aci));
+    }
+    const nlohmann::json& top = existing.back().manifest;
+    if (top.contains("dependencies") != (paths.size() > 1)) return std::nullopt;
+    if (!made_from(top, image)) return std::nullopt;
+    return existing;
+}
+
+PullOptions pull_options(const PipelineOptions& options) {
+    PullOptions pull;
+    pull.source = options.source;
+    pull.registry = options.registry;
+    pull.parallel = options.parallel;
+    pull.cache_dir = options.cache_dir;
+    pull.observer = options.observer;
+    return pull;
+}
+
+// Gives the image's turn in the batch away if it ends before claiming its files.
+struct ClaimTurn {
+    OutputClaims* claims;
+    size_t index;
+    bool claimed = false;
+    ~ClaimTurn() {
+        if (claims && !claimed) claims->give_up(index);
+    }
+};
+
+}  // namespace
+
+ImageOutcome convert_image(const std::string& reference, const PipelineOptions& options,
+                           OutputClaims* claims, size_t index) {
+    ClaimTurn turn{claims, index};
+    ImageOutcome outcome;
+    std::optional<RegistryPull> registry;
+    if (reference.rfind(kRegistryScheme, 0) == 0) {
+        if (options.source.image) throw Error("--image works only with files");
+        registry.emplace(reference.substr(kRegistryScheme.size()), pull_options(options));
+        outcome.image = registry->image();
+    } else {
+        outcome.image = open_local_image(reference, options.source);
+    }
+    const std::vector<std::filesystem::path> paths =
+        aci_output_paths(outcome.image, options.convert, options.layered);
+    if (claims) {
+        turn.claimed = true;
+        claims->claim(index, reference, paths);
+    }
+    if (!options.force) {
+        if (auto existing = unchanged(outcome.image, paths, options)) {
+            if (options.signer) {
+                for (size_t i = 0; i < paths.size(); ++i)
+                    ensure_signature((*existing)[i], paths[i], *options.signer);
+            }
+            outcome.skipped = true;
+            outcome.skipped_paths = paths;
+            return outcome;
+        }
+    }
+    if (registry) {
+        registry->download();
+        outcome.image = registry->image();
+        outcome.blobs_downloaded = registry->blobs_downloaded();
+    }
+    if (options.layered) {
+        outcome.results = convert_layered(outcome.image, options.convert);
+    } else {
+        outcome.results.push_back(convert_squashed(outcome.image, options.convert));
+    }
+    publish(outcome.results, options.signer);
+    return outcome;
+}
+
+}  // namespace d2a

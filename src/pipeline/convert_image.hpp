@@ -1,0 +1,48 @@
+// One image, from a reference to ACIs in place: the library call a program makes.
+//
+//   reference ─▶ source (local file, OCI layout, registry) ─▶ up-to-date check
+//             ─▶ download ─▶ flatten + write (aci/) ─▶ sign ─▶ rename into place
+//
+// Nothing here prints: progress goes to the DownloadObserver, the result comes back as an
+// ImageOutcome, failures as d2a::Error.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aci/converter.hpp"
+#include "aci/signer.hpp"
+#include "image/image.hpp"
+#include "pipeline/output_claims.hpp"
+#include "source/registry_source.hpp"
+
+namespace d2a {
+
+struct PipelineOptions {
+    SourceOptions source;
+    RegistryOptions registry;
+    int parallel = 4;  // layer downloads at once
+    std::optional<std::filesystem::path> cache_dir;
+    ConvertOptions convert;
+    bool layered = false;  // one ACI per layer (--nosquash)
+    bool force = false;    // convert even when the ACIs in place were made from this image
+    const Signer* signer = nullptr;
+    DownloadObserver* observer = nullptr;
+};
+
+struct ImageOutcome {
+    Image image;  // for reports: names, digests, platform (its layers are not to be read)
+    bool skipped = false;                // the ACIs in place were made from this image
+    std::vector<std::filesystem::path> skipped_paths;
+    std::vector<ConvertResult> results;  // the ACIs written, in place
+    size_t blobs_downloaded = 0;
+};
+
+// `claims`, when given, arbitrates file names across the images of one batch, in which
+// this image is number `index`.
+ImageOutcome convert_image(const std::string& reference, const PipelineOptions& options,
+                           OutputClaims* claims = nullptr, size_t index = 0);
+
+}  // namespace d2a
