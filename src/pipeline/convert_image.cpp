@@ -34,6 +34,8 @@ PullOptions pull_options(const PipelineOptions& options) {
     PullOptions pull;
     pull.source = options.source;
     pull.registry = options.registry;
+    pull.registry.max_blob_bytes =
+        std::min(pull.registry.max_blob_bytes, options.source.limits.max_unpacked_bytes);
     pull.parallel = options.parallel;
     pull.cache_dir = options.cache_dir;
     pull.observer = options.observer;

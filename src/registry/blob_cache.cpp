@@ -13,17 +13,17 @@
 
 namespace d2a {
 
-bool file_has_digest(const std::filesystem::path& path, const Digest& digest) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    FileDescriptor owned(fd);
+bool file_has_digest(const FileDescriptor& file, const Digest& digest) {
     Hasher h(digest.algorithm);
     std::vector<char> buf(1 << 20);
+    off_t offset = 0;
     for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
+        ssize_t n = ::pread(file.get(), buf.data(), buf.size(), offset);
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) return false;
         if (n == 0) break;
         h.update(buf.data(), static_cast<size_t>(n));
+        offset += n;
     }
     return h.hex_digest() == digest.hex;
 }
@@ -59,35 +59,51 @@ std::filesystem::path BlobCache::temp_path(const Digest& digest) const {
            (digest.hex + "." + std::to_string(::getpid()) + "." + std::to_string(rd()));
 }
 
-std::optional<std::filesystem::path> BlobCache::find(const Digest& digest) const {
-    auto path = path_for(digest);
+std::optional<CachedBlob> BlobCache::find(const Digest& digest) const {
+    CachedBlob blob;
+    blob.path = path_for(digest);
+    int fd = ::open(blob.path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return std::nullopt;
+    blob.file = std::make_shared<FileDescriptor>(fd);
+    if (is_regular_file(fd) && file_has_digest(*blob.file, digest)) {
+        blob.size = file_size(fd);
+        return blob;
+    }
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) return std::nullopt;
-    if (file_has_digest(path, digest)) return path;
-    std::filesystem::remove(path, ec);  // corrupt: fetch it again
+    std::filesystem::remove(blob.path, ec);  // corrupt: fetch it again
     return std::nullopt;
 }
 
-std::filesystem::path BlobCache::get(const Digest& digest,
-                                     const std::function<void(const std::filesystem::path&)>& fetch,
-                                     bool* fetched) const {
+CachedBlob BlobCache::get(
+    const Digest& digest,
+    const std::function<void(const FileDescriptor&, const std::string&)>& fetch,
+    bool* fetched) const {
     if (fetched) *fetched = false;
     if (auto hit = find(digest)) return *hit;
     auto temp = temp_path(digest);
+    CachedBlob blob;
+    int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) throw_errno("cache: " + temp.string());
+    blob.file = std::make_shared<FileDescriptor>(fd);
     try {
-        fetch(temp);
-    } catch (...) {
+        fetch(*blob.file, temp.string());
+    } catch (...) {  // the partial download goes; the error goes on to the caller
         std::error_code ec;
         std::filesystem::remove(temp, ec);
         throw;
     }
-    auto final_path = path_for(digest);
+    blob.path = path_for(digest);
+    blob.size = file_size(fd);
     std::error_code ec;
-    std::filesystem::create_directories(final_path.parent_path(), ec);
-    std::filesystem::rename(temp, final_path, ec);
-    if (ec) throw Error("cache: storing " + digest.str() + ": " + ec.message());
+    std::filesystem::create_directories(blob.path.parent_path(), ec);
+    std::filesystem::rename(temp, blob.path, ec);
+    if (ec) {
+        std::error_code ignored;
+        std::filesystem::remove(temp, ignored);
+        throw Error("cache: storing " + digest.str() + ": " + ec.message());
+    }
     if (fetched) *fetched = true;
-    return final_path;
+    return blob;
 }
 
 void BlobCache::put(const Digest& digest, const std::string& bytes) const {

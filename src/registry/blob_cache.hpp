@@ -7,23 +7,34 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "util/digest.hpp"
+#include "util/file.hpp"
 
 namespace d2a {
+
+// A cached blob, verified through the descriptor held here: readers use the descriptor,
+// never the name again, so a file swapped in the cache afterwards is never read.
+struct CachedBlob {
+    std::filesystem::path path;
+    std::shared_ptr<FileDescriptor> file;
+    uint64_t size = 0;
+};
 
 class BlobCache {
   public:
     explicit BlobCache(std::filesystem::path dir);
 
-    // The verified cached file for `digest`, or nothing (a corrupt entry is removed).
-    std::optional<std::filesystem::path> find(const Digest& digest) const;
-    // Downloads through `fetch` (which fills the given temporary path and verifies it)
-    // unless cached; returns the cached file. `fetched` tells whether it was downloaded.
-    std::filesystem::path get(const Digest& digest,
-                              const std::function<void(const std::filesystem::path&)>& fetch,
-                              bool* fetched = nullptr) const;
+    // The cached blob for `digest`, verified, or nothing (a corrupt entry is removed).
+    std::optional<CachedBlob> find(const Digest& digest) const;
+    // Downloads through `fetch` unless cached. `fetch` fills the given open file (named
+    // `name` in messages) and verifies it; the blob is then renamed into the cache.
+    // `fetched` tells whether it was downloaded.
+    CachedBlob get(const Digest& digest,
+                   const std::function<void(const FileDescriptor& file, const std::string& name)>& fetch,
+                   bool* fetched = nullptr) const;
     // Stores bytes already verified in memory (small blobs such as configs).
     void put(const Digest& digest, const std::string& bytes) const;
 
@@ -34,7 +45,7 @@ class BlobCache {
     std::filesystem::path dir_;
 };
 
-// True when the file's content has this digest.
-bool file_has_digest(const std::filesystem::path& path, const Digest& digest);
+// True when the open file's content has this digest.
+bool file_has_digest(const FileDescriptor& file, const Digest& digest);
 
 }  // namespace d2a

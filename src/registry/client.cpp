@@ -115,6 +115,7 @@ RegistryClient::RegistryClient(std::string registry, std::string repository,
       auth_(std::move(auth)) {
     TlsOptions tls;
     tls.verify = !options_.insecure_skip_verify;
+    tls.host = registry_;
     for (const auto& dir : options_.cert_dirs) {
         std::filesystem::path host_dir = std::filesystem::path(dir) / registry_;
         std::error_code ec;
@@ -245,6 +246,12 @@ HttpResponse RegistryClient::request(HttpRequest req, const std::string& what) {
             req.authorization = auth_->authorization;
         }
         HttpResponse r = perform_retrying(req, what);
+        if (r.status == 401 && url_host(r.url) != registry_) {
+            // A host the registry redirected to: its challenge names no realm we trust,
+            // and the registry's credentials are not for it.
+            throw Error(what + ": unauthorized at " + url_host(r.url) + " (redirected from " +
+                        registry_ + "); no credentials are sent there");
+        }
         // First contact, or an expired token: (re)authenticate once and repeat.
         if (r.status != 401 || reauthenticated) return r;
         authenticate(r, what, req.authorization);
@@ -317,6 +324,13 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                                 const FileDescriptor& fd, const std::string& file_name,
                                 const std::function<void(uint64_t)>& progress) {
     const std::string what = "blob " + digest.str();
+    const uint64_t limit = options_.max_blob_bytes;
+    if (size && *size > limit) {
+        throw Error(what + ": its descriptor gives " + std::to_string(*size) +
+                    " bytes, more than the limit of " + std::to_string(limit) +
+                    " (--max-unpacked-size)");
+    }
+    std::string refused;  // why the sink stopped the transfer, when it did
     // The digest is computed as the bytes arrive; the file is read back only for bytes
     // that were there before (a partial file) or whose write failed half way.
     Hasher hasher(digest.algorithm);
@@ -365,6 +379,11 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                 }
             }
             if (size && written + n > *size) return false;  // more than the descriptor says
+            if (written + n > limit) {
+                refused = what + ": the registry sent more than " + std::to_string(limit) +
+                          " bytes (--max-unpacked-size)";
+                return false;
+            }
             write_fully(fd.get(), data, n, file_name);
             hasher.update(data, n);
             hashed += n;
@@ -378,6 +397,10 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
             r = request(req, what);
         } catch (const Error& e) {
             failure = e.what();
+        }
+        if (!refused.empty()) {
+            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
+            throw Error(refused);
         }
         if (failure.empty() && r.status == 416 && have > 0) {
             // Our partial file is not a prefix the server will continue: start over.

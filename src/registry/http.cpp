@@ -161,7 +161,8 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 struct HttpClient::Impl {
     CURL* curl = nullptr;
     TlsOptions tls;
-    std::string bundle;
+    std::string bundle;         // the system store plus tls.extra_ca_files: for tls.host
+    std::string system_bundle;  // for any other host
 };
 
 HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
@@ -172,7 +173,11 @@ HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
     impl_->curl = curl_easy_init();
     if (!impl_->curl) throw Error("cannot initialise libcurl");
     impl_->tls = std::move(tls);
-    if (impl_->tls.verify) impl_->bundle = ca_bundle(impl_->tls.extra_ca_files);
+    if (impl_->tls.verify) {
+        impl_->bundle = ca_bundle(impl_->tls.extra_ca_files);
+        impl_->system_bundle =
+            impl_->tls.extra_ca_files.empty() ? impl_->bundle : ca_bundle({});
+    }
 }
 
 HttpClient::~HttpClient() {
@@ -206,20 +211,22 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        const bool registry_host = impl_->tls.host.empty() || url_host(url) == impl_->tls.host;
+        const std::string& bundle = registry_host ? impl_->bundle : impl_->system_bundle;
         if (impl_->tls.verify && url.rfind("https://", 0) == 0 &&
-            impl_->bundle.find("BEGIN CERTIFICATE") == std::string::npos) {
+            bundle.find("BEGIN CERTIFICATE") == std::string::npos) {
             throw Error(url_host(url) +
                         ": no trusted CA certificates (install ca-certificates, or "
                         "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
         }
         if (impl_->tls.verify) {
-            curl_blob blob{impl_->bundle.data(), impl_->bundle.size(), CURL_BLOB_NOCOPY};
+            curl_blob blob{const_cast<char*>(bundle.data()), bundle.size(), CURL_BLOB_NOCOPY};
             curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
         } else {
             curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         }
-        if (!impl_->tls.client_cert.empty()) {
+        if (!impl_->tls.client_cert.empty() && registry_host) {
             curl_easy_setopt(c, CURLOPT_SSLCERT, impl_->tls.client_cert.c_str());
             curl_easy_setopt(c, CURLOPT_SSLKEY, impl_->tls.client_key.c_str());
         }
@@ -279,8 +286,16 @@ HttpResponse HttpClient::perform(HttpRequest request) {
             if (url.rfind("https://", 0) == 0 && resolved.rfind("http://", 0) == 0) {
                 throw Error(url_host(url) + ": refusing a redirect from https to http");
             }
+            if (request.method == "POST" && status == 303) {
+                request.method = "GET";
+                request.body.clear();
+            }
+            // A body (a refresh token, say) goes to the host it was meant for only.
+            if (!request.body.empty() && url_host(resolved) != url_host(url)) {
+                throw Error(url_host(url) + ": refusing to send a request body on to " +
+                            url_host(resolved));
+            }
             url = resolved;
-            if (request.method == "POST" && status == 303) request.method = "GET";
             continue;
         }
         return response;

@@ -22,6 +22,9 @@ struct HttpResponse {
 
 struct TlsOptions {
     bool verify = true;
+    // The registry (host[:port]): the extra CAs and the client certificate apply to it
+    // only, not to a host it redirects to. Empty: to every host.
+    std::string host;
     std::vector<std::string> extra_ca_files;  // added to the system store
     std::string client_cert;                  // PEM, optional
     std::string client_key;
@@ -50,7 +53,8 @@ class HttpClient {
     ~HttpClient();
 
     // Performs the request, following up to 10 redirects. Throws Error on transport
-    // failures (connection refused, reset, TLS); HTTP errors come back as statuses.
+    // failures (connection refused, reset, TLS); HTTP errors come back as statuses. A
+    // request with a body is never sent on to another host.
     HttpResponse perform(HttpRequest request);
 
   private:

@@ -87,12 +87,8 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
         }
         ImageManifestDoc parsed = parse_image_manifest(doc, what + " manifest");
         const Digest& config_digest = parsed.config.digest;
-        std::string config_text;
-        if (auto hit = cache_ ? cache_->find(config_digest) : std::nullopt) {
-            auto fd = std::make_shared<FileDescriptor>(open_for_reading(*hit));
-            RangeReader reader(fd, 0, file_size(fd->get()), hit->string());
-            config_text = read_all(reader, options_.source.limits.max_metadata_bytes, "config");
-        } else {
+        std::string config_text = cached_config(config_digest);
+        if (config_text.empty()) {
             config_text =
                 client_->fetch_small_blob(config_digest, options_.source.limits.max_metadata_bytes);
             if (cache_) cache_->put(config_digest, config_text);
@@ -114,6 +110,16 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
 
 RegistryPull::~RegistryPull() = default;
 
+std::string RegistryPull::cached_config(const Digest& digest) const {
+    if (!cache_) return "";
+    std::optional<CachedBlob> hit = cache_->find(digest);
+    if (!hit) return "";
+    RangeReader reader(hit->file, 0, hit->size, hit->path.string());
+    std::string text = read_all(reader, options_.source.limits.max_metadata_bytes, "config");
+    // What is parsed is what was checked: these bytes, not whatever the name holds now.
+    return Digest::of(text, digest.algorithm) == digest ? text : "";
+}
+
 void RegistryPull::download() {
     // Each distinct blob once, a bounded number at a time.
     std::vector<Descriptor> unique;
@@ -125,8 +131,8 @@ void RegistryPull::download() {
     // Where each blob is: a cache file, or an unnamed scratch file that vanishes with the
     // process however it ends (a killed pull leaves nothing behind).
     struct Stored {
-        std::filesystem::path cache_path;
-        std::shared_ptr<FileDescriptor> scratch;
+        std::string name;  // for messages
+        std::shared_ptr<FileDescriptor> file;
         uint64_t size = 0;
     };
     std::map<std::string, Stored> files;
@@ -156,18 +162,18 @@ void RegistryPull::download() {
                     };
                 }
                 if (cache_) {
-                    stored.cache_path = cache_->get(
+                    CachedBlob blob = cache_->get(
                         d.digest,
-                        [&](const std::filesystem::path& temp) {
-                            own.fetch_blob(d.digest, size, temp, on_bytes);
+                        [&](const FileDescriptor& file, const std::string& name) {
+                            own.fetch_blob(d.digest, size, file, name, on_bytes);
                         },
                         &fetched);
-                    stored.size = std::filesystem::file_size(stored.cache_path);
+                    stored = {blob.path.string(), blob.file, blob.size};
                 } else {
-                    stored.scratch = std::make_shared<FileDescriptor>(make_scratch_file());
-                    own.fetch_blob(d.digest, size, *stored.scratch,
-                                   "scratch copy of " + d.digest.str(), on_bytes);
-                    stored.size = file_size(stored.scratch->get());
+                    stored.file = std::make_shared<FileDescriptor>(make_scratch_file());
+                    stored.name = "scratch copy of " + d.digest.str();
+                    own.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes);
+                    stored.size = file_size(stored.file->get());
                 }
                 if (options_.observer) options_.observer->finished(i, d, stored.size, !fetched);
                 std::lock_guard lock(mutex);
@@ -189,17 +195,11 @@ void RegistryPull::download() {
     for (auto& layer : image_.layers) {
         const Stored& stored = files.at(layer.blob_digest->str());
         layer.blob_size = stored.size;
-        if (stored.scratch) {
-            layer.open_blob = [fd = stored.scratch, size = stored.size, name = layer.description] {
-                return std::unique_ptr<Reader>(std::make_unique<RangeReader>(fd, 0, size, name));
-            };
-        } else {
-            layer.open_blob = [path = stored.cache_path] {
-                auto fd = std::make_shared<FileDescriptor>(open_for_reading(path));
-                return std::unique_ptr<Reader>(
-                    std::make_unique<RangeReader>(fd, 0, file_size(fd->get()), path.string()));
-            };
-        }
+        // The descriptor the download verified, never the cache file's name again; every
+        // read verifies once more (open_layer_tar).
+        layer.open_blob = [fd = stored.file, size = stored.size, name = stored.name] {
+            return std::unique_ptr<Reader>(std::make_unique<RangeReader>(fd, 0, size, name));
+        };
     }
 }
 

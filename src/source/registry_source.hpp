@@ -49,6 +49,8 @@ class RegistryPull {
     [[nodiscard]] size_t blobs_downloaded() const { return downloaded_; }
 
   private:
+    // The config from the cache, checked; empty when it is not there.
+    std::string cached_config(const Digest& digest) const;
     PullOptions options_;
     std::unique_ptr<RegistryClient> client_;
     std::optional<BlobCache> cache_;
