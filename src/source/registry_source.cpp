@@ -97,6 +97,14 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
         image_.config = ImageConfig::parse(config_text, what + " config");
         check_layer_count(image_.config, parsed.layers.size(), what + " manifest");
         for (size_t i = 0; i < parsed.layers.size(); ++i) {
+            // Refused before any download starts, not after the others have run.
+            if (parsed.layers[i].size > options_.registry.max_blob_bytes) {
+                throw Error(what + ": layer " + parsed.layers[i].digest.str() +
+                            ": its descriptor gives " + std::to_string(parsed.layers[i].size) +
+                            " bytes, more than the limit of " +
+                            std::to_string(options_.registry.max_blob_bytes) +
+                            " (--max-unpacked-size)");
+            }
             LayerSource layer;
             layer.blob_digest = parsed.layers[i].digest;
             if (parsed.layers[i].size) layer.blob_size = parsed.layers[i].size;

@@ -13,6 +13,9 @@ behaviour:
   .../badblob/...    blobs are served with their last byte flipped
   .../redirect/...   blobs answer 307 to the same server under the name "localhost"
   .../auth/...       everything needs "Authorization: Basic dTpw" (u:p); 401 otherwise
+  .../foreign/...    blobs answer 307 to "localhost", which answers 401 naming its own
+                     token realm, /foreign-token on "localhost"
+  .../endless/...    blobs stream without end (no Content-Length)
 Every request is logged as "METHOD PATH RANGE AUTH" to LOG.
 """
 import http.server
@@ -59,6 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = counts[self.path] = counts.get(self.path, 0) + 1
         if self.path == "/v2/" or self.path == "/v2":
             return self.send_body(200, b"{}", "application/json")
+        if self.path.startswith("/foreign-token"):
+            return self.send_body(200, b'{"token": "foreign"}', "application/json")
         parts = self.path.split("/")
         # The redirect target stands for a blob CDN: it serves without registry credentials.
         cdn = self.headers.get("Host", "").startswith("localhost")
@@ -86,6 +91,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_body(404, b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}',
                                       "application/json")
             data = open(path, "rb").read()
+            if "/foreign/" in self.path:
+                if self.headers.get("Host", "").startswith("127.0.0.1"):
+                    target = "http://localhost:%d%s" % (port, self.path)
+                    return self.send_body(307, b"", "text/plain", [("Location", target)])
+                realm = 'Bearer realm="http://localhost:%d/foreign-token",service="cdn"' % port
+                return self.send_body(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"cdn"}]}',
+                                      "application/json", [("WWW-Authenticate", realm)])
+            if "/endless/" in self.path and len(data) > 100000:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.end_headers()
+                self.close_connection = True
+                chunk = b"\0" * 65536
+                try:
+                    for _ in range(100000):  # 6.5 GB at most: bounded, the client stops first
+                        self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                return
             if "/redirect/" in self.path and self.headers.get("Host", "").startswith("127.0.0.1"):
                 target = "http://localhost:%d%s" % (port, self.path)
                 return self.send_body(307, b"", "text/plain", [("Location", target)])

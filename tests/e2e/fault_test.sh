@@ -17,11 +17,21 @@ mb, blobs = img.manifest(compress=True, docker_types=True)
 os.makedirs("store/blobs")
 for d, data in blobs.items():
     open("store/blobs/" + d[7:], "wb").write(data)
-for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app",
-             "stall/app"):
+def serve(name, manifest):
     os.makedirs("store/manifests/" + name)
-    open("store/manifests/%s/1" % name, "wb").write(mb)
+    open("store/manifests/%s/1" % name, "wb").write(manifest)
     open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
+for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app",
+             "stall/app", "auth/foreign/app"):
+    serve(name, mb)
+# Descriptors without a size (as schema 1 has none) and with an absurd one.
+doc = json.loads(mb)
+for layer in doc["layers"]:
+    layer["size"] = 0
+serve("endless/app", json.dumps(doc).encode())
+doc["layers"][0]["size"] = 1 << 50
+serve("huge/app", json.dumps(doc).encode())
+open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
 PY
 PORT=$(free_port)
 python3 "$TESTS_DIR/fault_server.py" "$PORT" store requests.log &
@@ -75,6 +85,31 @@ grep -q "/v2/auth/redirect/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&
   ! grep -q "auth=yes host=localhost" requests.log && grep -q "auth=no host=localhost" requests.log &&
   pass "the redirect target got no Authorization" || fail "credentials leaked: $(grep redirect requests.log)"
 if grep -q 'dTpw' err requests.log out-*/* 2>/dev/null; then fail "credentials in output"; else pass "credentials never printed"; fi
+
+# A blob redirected to another host that then asks for a token from a realm of its own:
+# the registry never named that realm, so the credentials must not go there.
+DOCKER2ACI_PASSWORD=p pull auth/foreign/app --username u
+[ $RC = 1 ] && grep -q 'unauthorized at localhost' err && [ "$(wc -l < err)" = 1 ] &&
+  pass "a 401 from the redirect target is an error: $ERR" || fail "foreign realm: rc=$RC $ERR"
+grep -q "GET /v2/auth/foreign/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&
+  ! grep -q "/foreign-token" requests.log && ! grep -q "auth/foreign/app/.* auth=yes host=localhost" requests.log &&
+  pass "the foreign realm and the redirect target saw no credentials" ||
+  fail "credentials followed a foreign realm: $(grep -e foreign requests.log)"
+
+# A blob whose descriptor gives no size, streamed without end: stopped at the limit, and
+# nothing kept in the cache or TMPDIR.
+mkdir -p cache-endless tmp-endless
+TMPDIR=$PWD/tmp-endless pull endless/app --max-unpacked-size 5000000 --cache-dir cache-endless
+[ $RC = 1 ] && grep -q 'sent more than 5000000 bytes' err && [ -z "$(find cache-endless/tmp tmp-endless -type f)" ] &&
+  [ -z "$(ls out-endless-app)" ] && pass "endless blob stopped: $ERR" ||
+  fail "endless: rc=$RC $ERR $(find cache-endless tmp-endless -type f)"
+layer_gets() { grep -F -f layer-digests requests.log | grep -c "/v2/huge/app/blobs/" || true; }
+before=$(layer_gets)
+pull huge/app
+after=$(layer_gets)
+[ $RC = 1 ] && grep -q 'descriptor gives 1125899906842624 bytes, more than the limit' err &&
+  [ "$before" = 0 ] && [ "$after" = 0 ] && pass "an absurd declared size is refused before any layer download: $ERR" ||
+  fail "huge: rc=$RC $ERR ($before -> $after blob requests)"
 
 # Killed (SIGKILL: no handler runs) while a layer is half downloaded: layers are spooled to
 # unnamed files and the ACI is unnamed until complete, so nothing is left anywhere.
