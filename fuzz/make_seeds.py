@@ -30,11 +30,14 @@ layers = [
     [("whiteout", "a/b"), ("opaque", "etc"), ("file", "etc/new", b"n"), ("raw", {"name": "dev/null", "type": b"3",
                                                                                  "devmajor": 1, "devminor": 3}, None)],
 ]
-for l in layers:
-    t = g.layer_tar(l)
-    put("flatten", t)
-    put("flatten", g.gz(t))
-    put("flatten", g.zst(t))
+# fuzz_flatten input: flags (bit 0: the second layer's digest is its own; bit 1: scan on
+# two threads), the first layer's length (2 bytes, big-endian), then both layers.
+def two_layers(flags, first, second):
+    return bytes([flags, len(first) >> 8, len(first) & 0xff]) + first + second
+for compress in (lambda b: b, g.gz, g.zst):
+    first, second = (compress(g.layer_tar(l)) for l in layers)
+    for flags in (1, 3, 0):
+        put("flatten", two_layers(flags, first, second))
 img = g.Image(layers, config={"Cmd": ["/x"], "Env": ["A=1"], "ExposedPorts": {"80/tcp": {}, "1-3/udp": {}},
                               "Volumes": {"/v": {}}, "User": "app", "Labels": {"k": "v"}, "WorkingDir": "w"})
 put("manifest", img.config)

@@ -9,10 +9,16 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(tar_index flatten manifest reference www_authenticate)
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DDOCKER2ACI_FUZZ=ON -DDOCKER2ACI_TESTS=OFF > /dev/null
-cmake --build build-fuzz > /dev/null
-python3 fuzz/make_seeds.py build-fuzz/seeds > /dev/null
+mkdir -p build-fuzz
+# Quiet when it works; every failing step shows its own output and says which step failed.
+step() {  # step NAME COMMAND...
+  local log="build-fuzz/$1.log"; shift
+  "$@" > "$log" 2>&1 || { tail -40 "$log"; echo "fuzz/run.sh: '$*' failed (log: $log)"; exit 1; }
+}
+step configure env CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DDOCKER2ACI_FUZZ=ON -DDOCKER2ACI_TESTS=OFF
+step build cmake --build build-fuzz
+step seeds python3 fuzz/make_seeds.py build-fuzz/seeds
 mkdir -p build-fuzz/crashes
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "fuzz/regressions/$t"

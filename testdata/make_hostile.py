@@ -286,6 +286,13 @@ for kind, entries in TAMPERED.items():
          input_name="tamper-%s-oci" % kind)
     tar_directory("tamper-%s-oci" % kind, "tamper-%s-ociarchive.tar" % kind)
     case("tamper-%s-ociarchive" % kind, "error", "blobs/sha256/%s: " % swapped[0][7:])
+# A replacement that ends after one end-of-archive block: libarchive takes the failed read
+# that follows (where the digest check fires) for the end of the archive.
+img = g.Image([TAMPER_BASE, TAMPER_GOOD], config={"Cmd": ["/bin/sh"]})
+good = g.Image([TAMPER_BASE, TAMPER_GOOD], config={"Cmd": ["/bin/sh"]})
+img.set_layer_tars([img.layer_tars[0], b"\0" * 944], diff_ids=good.diff_ids)
+g.write_docker_1_10([(img, ["hostile/img:1"])], "tamper-short-end-docker110.tar")
+case("tamper-short-end-docker110", "error", "diff_id): digest mismatch")
 # The same images untampered convert, and keep what the tampering would remove or change.
 oci_layout("tamper-control-oci", [TAMPER_BASE, TAMPER_GOOD])
 case("tamper-control-oci", "ok", present=["rootfs/etc/passwd", "rootfs/bin/sh", "rootfs/app/ok"],

@@ -110,6 +110,9 @@ bool LayerReader::next(Entry& out) {
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(archive_, &e);
     if (rc == ARCHIVE_EOF) {
+        // libarchive may take a failed read after an end-of-archive block for the end
+        // itself; the failure (a digest mismatch found at the end of the stream) stands.
+        if (!pending_error_.empty()) throw Error(what_ + ": " + pending_error_);
         with_context(what_, [&] { drain(); });
         return false;
     }

@@ -92,6 +92,17 @@ VerifyingReader::VerifyingReader(std::unique_ptr<Reader> inner, Digest expected,
       hasher_(expected_.algorithm) {}
 
 size_t VerifyingReader::read(void* buf, size_t n) {
+    // A failed check fails every read after it: no caller can take a later 0 for the end.
+    if (!failure_.empty()) throw Error(failure_);
+    try {
+        return checked_read(buf, n);
+    } catch (const Error& e) {
+        failure_ = e.what();
+        throw;
+    }
+}
+
+size_t VerifyingReader::checked_read(void* buf, size_t n) {
     size_t got = inner_->read(buf, n);
     if (got > 0) {
         hasher_.update(buf, got);

@@ -50,7 +50,9 @@ class VerifyingReader final : public Reader {
     size_t read(void* buf, size_t n) override;
 
   private:
+    size_t checked_read(void* buf, size_t n);
     std::unique_ptr<Reader> inner_;
+    std::string failure_;
     Digest expected_;
     std::optional<uint64_t> size_;
     std::string what_;
