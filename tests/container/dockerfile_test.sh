@@ -32,7 +32,7 @@ grep -E "tests passed|tests failed" "$work/bud.log" | tail -3
 start=$(date +%s.%N)
 /usr/bin/time -f "%e s, %M KB peak RSS" "$build/docker2aci" -q -o "$work" "$work/image.tar"
 ls -l "$work/image.tar" "$work"/docker2aci-test-latest-linux-amd64.aci
-"$build/tools/actool" validate "$work/docker2aci-test-latest-linux-amd64.aci"
+actool validate "$work/docker2aci-test-latest-linux-amd64.aci"
 mkdir "$work/aci" && tar -xzf "$work/docker2aci-test-latest-linux-amd64.aci" -C "$work/aci"
 chroot "$work/aci/rootfs" /src/build/docker2aci --version
 echo "ok: Dockerfile.test built with buildah, converted, validated, and its docker2aci runs from the ACI"

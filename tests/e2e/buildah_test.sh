@@ -5,11 +5,12 @@
 source "$(dirname "$0")/lib.sh"
 
 B=(buildah --root "$WORK/storage" --runroot "$WORK/run" --storage-driver vfs)
-# buildah cannot run inside some containers (no user namespaces there): say so, exit 77,
-# which ctest reports as skipped.
+# buildah cannot run inside some containers (no user namespaces there): say so with the
+# line ctest reports as a skip (SKIP_REGULAR_EXPRESSION), never through an exit code that
+# a failing command could also return.
 if ! "${B[@]}" info > /dev/null 2>&1; then
   echo "skip - buildah cannot run here: $("${B[@]}" info 2>&1 | head -1)"
-  exit 77
+  trap - EXIT; cleanup; exit 0
 fi
 mkdir -p ctx/root/bin ctx/root/etc ctx/root/app/olddir
 cp "$(command -v busybox)" ctx/root/bin/busybox
