@@ -3,9 +3,9 @@
 
   make_hostile.py OUT_DIR
 
-Each case: {"input": file or dir, "expect": "ok" | "error" | "any", "match": substring of
+Each case: {"input": file or dir, "expect": "ok" | "error", "match": substring of
 the error, "args": extra flags, "present"/"absent": paths that must / must not be in the
-ACI}. "any" (odd but not wrong input) allows success or a clean error.
+ACI, and optionally "app", "created", "entries": see case()).
 """
 import gzip
 import io
@@ -25,9 +25,15 @@ os.chdir(out)
 cases = {}
 
 
-def case(name, expect, match="", args=(), present=(), absent=(), input_name=None):
+def case(name, expect, match="", args=(), present=(), absent=(), input_name=None, app=None,
+         created=None, entries=None):
+    """app: the manifest's exact "app"; created: its exact "created" annotation ("" for
+    none); entries: the ACI's exact entry list."""
     cases[name] = {"input": input_name or name + ".tar", "expect": expect, "match": match,
                    "args": list(args), "present": list(present), "absent": list(absent)}
+    for key, value in (("app", app), ("created", created), ("entries", entries)):
+        if value is not None:
+            cases[name][key] = value
 
 
 def archive(name, layers, config=None, **kw):
@@ -49,7 +55,9 @@ case("name-absolute", "ok", present=["rootfs/etc/abs"])
 archive("name-double-slash", [[("file", "a//b", b"b")]])
 case("name-double-slash", "ok", present=["rootfs/a/b"])
 archive("name-nul", [[raw("a\0hidden", size=1, data=b"n")]])
-case("name-nul", "any")
+# A NUL ends a tar name: the entry is "a", as every tar reader sees it.
+STDIO = ["rootfs/dev", "rootfs/dev/stdin", "rootfs/dev/stdout", "rootfs/dev/stderr", "rootfs/dev/fd"]
+case("name-nul", "ok", entries=["manifest", "rootfs", "rootfs/a"] + STDIO)
 archive("dot-file", [[raw(".", size=1, data=b"x")]])
 case("dot-file", "error", "root entry")
 archive("symlink-root", [[raw("/.", type=tarfile.SYMTYPE, linkname="/etc")]])
@@ -349,14 +357,16 @@ case("empty", "error", "not a docker save archive")
 
 # --- config values ---
 archive("env-no-equals", [[("file", "f", b"f")]], config={"Cmd": ["/f"], "Env": ["FOO", "BAR=1"]})
-case("env-no-equals", "ok")
+case("env-no-equals", "ok", app={"environment": [{"name": "BAR", "value": "1"}], "exec": ["/f"],
+                                "group": "0", "user": "0"})
 img = g.Image([[("file", "f", b"f")]], config={"Cmd": ["/f"]}, created="last tuesday")
 g.write_docker_1_10([(img, ["hostile/img:1"])], "created-not-rfc3339.tar")
-case("created-not-rfc3339", "ok")
+case("created-not-rfc3339", "ok", created="", app={"exec": ["/f"], "group": "0", "user": "0"})
 archive("relative-workdir", [[("file", "f", b"f")]], config={"Cmd": ["/f"], "WorkingDir": "app"})
-case("relative-workdir", "ok")
+case("relative-workdir", "ok", app={"exec": ["/f"], "group": "0", "user": "0", "workingDirectory": "/app"})
 archive("port-range", [[("file", "f", b"f")]], config={"Cmd": ["/f"], "ExposedPorts": {"8000-8010/tcp": {}}})
-case("port-range", "ok")
+case("port-range", "ok", app={"exec": ["/f"], "group": "0", "user": "0", "ports": [
+    {"count": 11, "name": "8000-8010-tcp", "port": 8000, "protocol": "tcp", "socketActivated": False}]})
 archive("port-too-high", [[("file", "f", b"f")]], config={"Cmd": ["/f"], "ExposedPorts": {"70000/tcp": {}}})
 case("port-too-high", "error", "out of range")
 archive("volume-dotdot", [[("file", "f", b"f")]], config={"Cmd": ["/f"], "Volumes": {"/../../etc": {}}})

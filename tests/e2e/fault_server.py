@@ -12,7 +12,7 @@ behaviour:
   .../norange/...    like drop, and then ignores Range (always 200 with the whole blob)
   .../badblob/...    blobs are served with their last byte flipped
   .../redirect/...   blobs answer 307 to the same server under the name "localhost"
-  .../auth/...       everything needs "Authorization: Basic dTpw" (u:p); 401 otherwise
+  .../auth/...       everything needs Basic auth as u:pw-7f3a9c-secret; 401 otherwise
   .../foreign/...    blobs answer 307 to "localhost", which answers 401 naming its own
                      token realm, /foreign-token on "localhost"
   .../endless/...    blobs stream without end (no Content-Length)
@@ -67,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("/")
         # The redirect target stands for a blob CDN: it serves without registry credentials.
         cdn = self.headers.get("Host", "").startswith("localhost")
-        if "/auth/" in self.path and not cdn and auth != "Basic dTpw":
+        if "/auth/" in self.path and not cdn and auth != "Basic dTpwdy03ZjNhOWMtc2VjcmV0":
             return self.send_body(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"who are you"}]}',
                                   "application/json", [("WWW-Authenticate", 'Basic realm="fault"')])
         if "/r429/" in self.path and n == 1:

@@ -43,8 +43,9 @@ pull() {  # pull NAME [extra args]: converts into out-NAME, sets RC and ERR
   local name=$1; shift
   rm -rf "out-${name//\//-}" && mkdir "out-${name//\//-}"
   set +e
-  d2a -o "out-${name//\//-}" -q --insecure-allow-http "$@" "docker://127.0.0.1:$PORT/$name:1" > /dev/null 2> err
+  d2a -o "out-${name//\//-}" --debug --insecure-allow-http "$@" "docker://127.0.0.1:$PORT/$name:1" > out.log 2> err
   RC=$?
+  cat out.log err >> all-output.log
   set -e
   ERR=$(cat err)
 }
@@ -79,16 +80,18 @@ pull badblob/app
 
 pull auth/redirect/app --username u
 [ $RC = 1 ] && grep -q 'needs --password-stdin or DOCKER2ACI_PASSWORD' err && pass "no password: clear error" || fail "no password: $ERR"
-DOCKER2ACI_PASSWORD=p pull auth/redirect/app --username u
+DOCKER2ACI_PASSWORD=pw-7f3a9c-secret pull auth/redirect/app --username u
 [ $RC = 0 ] && same_tree auth/redirect/app && pass "redirected blobs converted" || fail "redirect: $ERR"
 grep -q "/v2/auth/redirect/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&
   ! grep -q "auth=yes host=localhost" requests.log && grep -q "auth=no host=localhost" requests.log &&
   pass "the redirect target got no Authorization" || fail "credentials leaked: $(grep redirect requests.log)"
-if grep -q 'dTpw' err requests.log out-*/* 2>/dev/null; then fail "credentials in output"; else pass "credentials never printed"; fi
+# Every pull's stdout and stderr (all-output.log) and the server's log of what it received.
+if grep -rqF -e 'pw-7f3a9c-secret' -e 'dTpwdy03ZjNhOWMtc2VjcmV0' all-output.log requests.log out-*; then fail "credentials in output"
+else pass "credentials never printed ($(wc -l < all-output.log) lines of output searched)"; fi
 
 # A blob redirected to another host that then asks for a token from a realm of its own:
 # the registry never named that realm, so the credentials must not go there.
-DOCKER2ACI_PASSWORD=p pull auth/foreign/app --username u
+DOCKER2ACI_PASSWORD=pw-7f3a9c-secret pull auth/foreign/app --username u
 [ $RC = 1 ] && grep -q 'unauthorized at localhost' err && [ "$(wc -l < err)" = 1 ] &&
   pass "a 401 from the redirect target is an error: $ERR" || fail "foreign realm: rc=$RC $ERR"
 grep -q "GET /v2/auth/foreign/app/blobs/.* auth=yes host=127.0.0.1" requests.log &&

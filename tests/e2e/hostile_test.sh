@@ -7,21 +7,27 @@ source "$(dirname "$0")/lib.sh"
 
 python3 "$REPO_DIR/testdata/make_hostile.py" corpus > /dev/null
 mapfile -t names < <(jq -r 'keys[]' corpus/cases.json)
+# Every path under the work directory with its size and modification time (contents
+# changed in place show there), less the running case's sandbox.
+snapshot() {
+  (cd "$WORK" && find . -path ./sandbox-"$name" -prune -o -printf '%p %y %s %T@\n' | sort | md5sum)
+}
 for name in "${names[@]}"; do
   c=$(jq -c --arg n "$name" '.[$n]' corpus/cases.json)
   input=$(jq -r .input <<<"$c"); expect=$(jq -r .expect <<<"$c"); match=$(jq -r .match <<<"$c")
   mapfile -t args < <(jq -r '.args[]' <<<"$c")
-  sandbox="$WORK/sandbox-$name"; mkdir -p "$sandbox/out"
-  before=$(cd "$WORK" && find . -path ./sandbox-"$name" -prune -o -print | sort | md5sum)
+  sandbox="$WORK/sandbox-$name"; mkdir -p "$sandbox/out" "$sandbox/tmp"
+  before=$(snapshot)
   set +e
-  (cd "$sandbox" && timeout 60 "$DOCKER2ACI" -q -o out "${args[@]}" "$WORK/corpus/$input" > stdout 2> stderr)
+  (cd "$sandbox" && TMPDIR="$sandbox/tmp" timeout 60 "$DOCKER2ACI" -q -o out "${args[@]}" "$WORK/corpus/$input" > stdout 2> stderr)
   rc=$?
   set -e
-  after=$(cd "$WORK" && find . -path ./sandbox-"$name" -prune -o -print | sort | md5sum)
+  after=$(snapshot)
   err=$(cat "$sandbox/stderr")
   files=$(ls -A "$sandbox/out")
   problems=()
   [ "$before" = "$after" ] || problems+=("wrote outside its output directory")
+  [ -z "$(ls -A "$sandbox/tmp")" ] || problems+=("left in TMPDIR: $(ls -A "$sandbox/tmp")")
   case $rc in 0|1) ;; 124) problems+=("hung");; *) problems+=("exit $rc (crash?)");; esac
   if [ $rc = 0 ]; then
     [ "$expect" = error ] && problems+=("converted, but should fail with '$match'")
@@ -30,9 +36,20 @@ for name in "${names[@]}"; do
     if [ "$(echo "$files" | wc -l)" != 1 ] || [[ "$files" != *.aci ]]; then problems+=("output: $files")
     else
       "$ACTOOL" validate "$aci" > /dev/null 2>&1 || problems+=("actool rejects the ACI")
-      listing=$(tar -tzf "$aci" 2>/dev/null | sed 's|/$||' || true)
+      listing=$(tar -tzf "$aci" | sed 's|/$||') || problems+=("cannot list the ACI")
       for p in $(jq -r '.present[]' <<<"$c"); do grep -qx "$p" <<<"$listing" || problems+=("missing $p"); done
       for p in $(jq -r '.absent[]' <<<"$c"); do grep -qx "$p" <<<"$listing" && problems+=("has $p"); done
+      if jq -e 'has("entries")' <<<"$c" > /dev/null; then
+        [ "$listing" = "$(jq -r '.entries[]' <<<"$c")" ] || problems+=("entries: $(echo $listing)")
+      fi
+      manifest=$(tar -xzOf "$aci" manifest)
+      if jq -e 'has("app")' <<<"$c" > /dev/null; then
+        [ "$(jq -cS .app <<<"$manifest")" = "$(jq -cS .app <<<"$c")" ] || problems+=("app: $(jq -c .app <<<"$manifest")")
+      fi
+      if jq -e 'has("created")' <<<"$c" > /dev/null; then
+        got=$(jq -r '[.annotations[] | select(.name == "created") | .value] | join(",")' <<<"$manifest")
+        [ "$got" = "$(jq -r .created <<<"$c")" ] || problems+=("created: '$got'")
+      fi
     fi
   elif [ $rc = 1 ]; then
     [ "$expect" = ok ] && problems+=("failed: $err")

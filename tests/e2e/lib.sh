@@ -26,20 +26,26 @@ finish() {
   [ "$FAILED" -eq 0 ]
 }
 
-# Runs docker2aci with a time limit (a hang is a failure); every ACI a successful run
-# writes must pass appc's validator. Results go to files: d2a may run in a subshell.
+# Runs docker2aci with a time limit (a hang is a failure); every ACI a run writes must
+# pass appc's validator, whatever the exit status (a batch that fails for one image still
+# writes the others). Results go to files: d2a may run in a subshell.
 d2a() {
-  local marker rc=0 f
-  marker=$(mktemp "$WORK/.marker.XXXXXX")
+  local rc=0
+  d2a_mark
   timeout 300 "$DOCKER2ACI" "$@" || rc=$?
-  if [ $rc = 0 ]; then
-    while IFS= read -r f; do
-      if "$ACTOOL" validate "$f" > /dev/null 2>&1; then echo "$f" >> "$WORK/.validated"
-      else echo "$f" >> "$WORK/.invalid-acis"; fi
-    done < <(find "$WORK" -name '*.aci' -newer "$marker")
-  fi
-  rm -f "$marker"
+  d2a_validate_new
   return $rc
+}
+# For runs that cannot go through d2a (under `script`, in the background): d2a_mark before,
+# d2a_validate_new after.
+d2a_mark() { D2A_MARKER=$(mktemp "$WORK/.marker.XXXXXX"); }
+d2a_validate_new() {
+  local f
+  while IFS= read -r f; do
+    if "$ACTOOL" validate "$f" > /dev/null 2>&1; then echo "$f" >> "$WORK/.validated"
+    else echo "$f" >> "$WORK/.invalid-acis"; fi
+  done < <(find "$WORK" -name '*.aci' -newer "$D2A_MARKER")
+  rm -f "$D2A_MARKER"
 }
 
 # validate ACI: appc's own validator must accept it.

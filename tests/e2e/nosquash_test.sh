@@ -72,7 +72,8 @@ rm -rf $R/d && rm $R/keep/t && echo new > $R/keep/n && chmod 0700 $R/keep
 umoci_commit L B
 skopeo copy -q oci:L:t docker-archive:oracle.tar:test/layers:v1
 mkdir o-squashed o-layered
-d2a -o o-squashed oracle.tar > /dev/null && unpack_aci o-squashed/*.aci o-want
+d2a -o o-squashed oracle.tar > /dev/null || fail "squashed conversion of oracle.tar"
+unpack_aci o-squashed/*.aci o-want
 if d2a -o o-layered --nosquash oracle.tar > /dev/null &&
    python3 "$TESTS_DIR/render_aci.py" o-layered/test-layers-v1-linux-amd64.aci o-rendered &&
    $TREE compare o-want/rootfs o-rendered/rootfs; then

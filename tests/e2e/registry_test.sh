@@ -69,7 +69,10 @@ same_as_archive $aci "schema2 by tag"
 [ "$(grep -c '^Downloaded sha256:' progress)" = 2 ] && pass "one progress line per layer" || fail "progress: $(cat progress)"
 # On a terminal: a bar per layer, redrawn in place.
 rm -rf tty-out && mkdir tty-out
+d2a_mark
 script -qec "$DOCKER2ACI -o tty-out --insecure-allow-http docker://$P/mix3/hello:latest" /dev/null > tty.log
+d2a_validate_new
+[ -n "$(ls tty-out/*.aci 2>/dev/null)" ] || fail "terminal run wrote no ACI"
 [ "$(grep -ac '\[##############################\] .* done' tty.log)" -ge 2 ] && grep -q $'\x1b\[2K' tty.log &&
   pass "terminal: a bar per layer" || fail "terminal progress: $(cat -v tty.log | head -5)"
 digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://$P/mix3/hello:latest)
@@ -83,7 +86,9 @@ aci=$(ls out/*.aci)
 same_as_archive "$aci" "by digest"
 
 rm -rf out && mkdir out
-d2a -o out -q --insecure-allow-http docker://$P/mix3/hello-oci:1 > /dev/null && same_as_archive out/mix3-hello-oci-1-linux-amd64.aci "OCI manifest"
+if d2a -o out -q --insecure-allow-http docker://$P/mix3/hello-oci:1 > /dev/null; then
+  same_as_archive out/mix3-hello-oci-1-linux-amd64.aci "OCI manifest"
+else fail "OCI manifest: the pull failed"; fi
 
 rm -rf out && mkdir out
 if d2a -o out -q --insecure-allow-http docker://$P/mix3/hello-v1:1 > /dev/null; then

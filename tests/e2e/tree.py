@@ -5,8 +5,10 @@
   tree.py compare DIR_A DIR_B [--ignore PATH]...   exit 1 and a diff when they differ
 
 A line holds path, type, permission bits, owner, size, SHA-256 of the content, symlink
-target, device numbers, xattrs, and the hard-link group (the first path of the group).
-Directory mtimes are left out (extraction changes them).
+target, device numbers, xattrs, the hard-link group (the first path of the group) and,
+for everything but directories, the modification time in whole seconds. The root itself
+comes first as ".", without its mtime. Directory mtimes are left out: extracting an
+entry into a directory changes them, and extractors differ in whether they restore them.
 """
 import hashlib
 import os
@@ -27,6 +29,7 @@ def listing(root, ignore=()):
                 continue
             paths.append((rel, full))
     paths.sort()
+    paths.insert(0, (".", root))
     for rel, full in paths:
         st = os.lstat(full)
         if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:
@@ -38,6 +41,8 @@ def listing(root, ignore=()):
                 stat.S_IFCHR: "char", stat.S_IFBLK: "block", stat.S_IFIFO: "fifo",
                 stat.S_IFSOCK: "sock"}[stat.S_IFMT(mode)]
         fields = [rel, kind, "%04o" % stat.S_IMODE(mode), "%d:%d" % (st.st_uid, st.st_gid)]
+        if kind != "dir":
+            fields.append("mtime=%d" % int(st.st_mtime))
         if kind == "file":
             h = hashlib.sha256()
             with open(full, "rb") as f:
