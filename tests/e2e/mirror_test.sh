@@ -86,6 +86,42 @@ for f in p1/*.aci; do cmp -s "$f" "p2/$(basename "$f")" || fail "$f differs betw
 bad=0; for b in shared/blobs/sha256/*; do [ "$(sha256sum < "$b" | cut -d' ' -f1)" = "$(basename "$b")" ] || bad=1; done
 [ $bad = 0 ] && [ -z "$(ls -A shared/tmp)" ] && pass "shared cache entries all verify, no temp files left" || fail "shared cache content"
 
+# A cache file swapped while it is in use (another user of a shared cache, say): a layer
+# that only deletes is replaced, again and again, by one deleting /etc/passwd. What was
+# verified is what is used, so no conversion may lose /etc/passwd.
+python3 - "$REPO_DIR/testdata" <<'PY'
+import sys; sys.path.insert(0, sys.argv[1])
+import imagegen as g
+img = g.Image([[("dir", "etc"), ("file", "etc/passwd", b"root:x:0:0::/:/bin/sh\n"), ("file", "tmp/junk", b"j")],
+               [("whiteout", "tmp/junk")]], config={"Cmd": ["/x"]})
+g.write_docker_1_10([(img, ["swap/app:1"])], "swap.tar")
+open("tampered.layer", "wb").write(g.gz(g.layer_tar([("whiteout", "etc/passwd")])))
+PY
+skopeo copy -q --dest-tls-verify=false docker-archive:swap.tar docker://$R/swap/app:1
+mkdir swap-out
+d2a -q --insecure-allow-http --cache-dir swapcache -o swap-out docker://$R/swap/app:1 > /dev/null ||
+  fail "swap image: first conversion"
+layer2=$(skopeo inspect --tls-verify=false --raw docker://$R/swap/app:1 | jq -r '.layers[1].digest' | cut -d: -f2)
+cp "swapcache/blobs/sha256/$layer2" genuine.layer
+( for _ in $(seq 20000); do
+    [ -e stop-swapping ] && break
+    cp tampered.layer swapcache/swap-a && mv -f swapcache/swap-a "swapcache/blobs/sha256/$layer2"
+    cp genuine.layer swapcache/swap-b && mv -f swapcache/swap-b "swapcache/blobs/sha256/$layer2"
+  done ) &
+swapper=$!
+lost=0 converted=0
+for i in $(seq 10); do
+  rm -rf swap-out swap-tree && mkdir swap-out
+  if d2a -q --insecure-allow-http --force --cache-dir swapcache -o swap-out docker://$R/swap/app:1 > /dev/null 2> swap.err; then
+    converted=$((converted + 1))
+    unpack_aci swap-out/*.aci swap-tree
+    [ -f swap-tree/rootfs/etc/passwd ] || lost=$((lost + 1))
+  fi
+done
+touch stop-swapping; wait $swapper
+[ $lost = 0 ] && [ $converted -ge 1 ] && pass "cache swapped during use: $converted of 10 runs converted, none lost /etc/passwd" ||
+  fail "cache swap: $lost of $converted conversions lost /etc/passwd"
+
 # Shards: a deterministic partition of the batch.
 for k in 0 1 2; do run_batch shard$k --shard $k/3; done
 all=$(cat shard0.json shard1.json shard2.json | jq -r .reference | sort)
