@@ -436,7 +436,10 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
     hash_file_up_to(total);
     std::string actual = digest.algorithm_name() + ":" + hasher.hex_digest();
     if (actual != digest.str()) {
-        ::ftruncate(fd.get(), 0);
+        // Wrong bytes are no base to resume from. If they cannot be dropped, the next
+        // attempt finds them wrong again: the mismatch is the error to report either way.
+        if (::ftruncate(fd.get(), 0) != 0) {
+        }
         throw Error(what + ": digest mismatch: got " + actual);
     }
 }
