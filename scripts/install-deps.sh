@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ca-certificates python3 jq busybox-static
   libarchive-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcxxopts-dev
-  libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev
+  libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev
 )
 if [ "${1:-}" = --tests ]; then
   packages+=(
-    libgtest-dev libgmock-dev zlib1g-dev dpkg-dev gnupg attr curl gzip xz-utils zstd busybox-static
+    libgtest-dev libgmock-dev dpkg-dev gnupg attr curl gzip xz-utils zstd busybox-static
     bc bsdextrautils groff-base time file
     umoci skopeo buildah appc-spec
     docker-registry apache2-utils openssl python3-jwt python3-cryptography

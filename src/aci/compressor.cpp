@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include <zlib.h>
+
 #include "aci/gzip_block.hpp"
 #include "util/error.hpp"
 
@@ -55,9 +57,13 @@ class ParallelGzip final : public Writer {
     }
 
     void finish() override {
-        if (!current_->in.empty() || blocks_written_ == 0) submit();
+        if (!current_->in.empty()) submit();
         while (!in_flight_.empty()) drain_front();
         stop();
+        std::vector<unsigned char> end;
+        if (!header_written_) put_gzip_header(end);
+        put_gzip_end(end, crc_, size_);
+        sink_.write(end.data(), end.size());
         sink_.finish();
     }
 
@@ -65,18 +71,35 @@ class ParallelGzip final : public Writer {
     struct Block {
         std::vector<unsigned char> in;
         std::vector<unsigned char> out;
+        uint32_t crc = 0;
+        uint64_t size = 0;
         bool done = false;
         std::string error;
     };
+
+    // Blocks go out in order: the header before the first, each block's CRC combined into
+    // the member's.
+    void emit(const Block& block) {
+        if (!header_written_) {
+            std::vector<unsigned char> header;
+            put_gzip_header(header);
+            sink_.write(header.data(), header.size());
+            header_written_ = true;
+        }
+        sink_.write(block.out.data(), block.out.size());
+        crc_ = static_cast<uint32_t>(
+            crc32_combine(crc_, block.crc, static_cast<z_off_t>(block.size)));
+        size_ += block.size;
+    }
 
     void submit() {
         auto block = std::move(current_);
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
+        block->size = block->in.size();
         if (workers_.empty()) {
-            encoders_[0].encode(block->in, block->out);
-            sink_.write(block->out.data(), block->out.size());
-            ++blocks_written_;
+            block->crc = encoders_[0].encode(block->in, block->out);
+            emit(*block);
             return;
         }
         while (in_flight_.size() >= max_in_flight_) drain_front();
@@ -97,8 +120,7 @@ class ParallelGzip final : public Writer {
             in_flight_.pop_front();
         }
         if (!front->error.empty()) throw Error(front->error);
-        sink_.write(front->out.data(), front->out.size());
-        ++blocks_written_;
+        emit(*front);
     }
 
     void work(GzipBlockEncoder& encoder) {
@@ -113,7 +135,7 @@ class ParallelGzip final : public Writer {
             }
             std::string error;
             try {
-                encoder.encode(block->in, block->out);
+                block->crc = encoder.encode(block->in, block->out);
                 block->in = {};
             } catch (const std::exception& e) {  // nothing may escape a thread
                 error = e.what();
@@ -146,7 +168,9 @@ class ParallelGzip final : public Writer {
     std::deque<std::shared_ptr<Block>> in_flight_;
     std::deque<std::shared_ptr<Block>> queue_;
     size_t max_in_flight_ = 2;
-    uint64_t blocks_written_ = 0;
+    bool header_written_ = false;
+    uint32_t crc_ = 0;
+    uint64_t size_ = 0;
     std::mutex mutex_;
     std::condition_variable work_ready_;
     std::condition_variable block_done_;

@@ -1,6 +1,7 @@
 // Output compressors. gzip cuts the stream into fixed 1 MiB blocks, encoded on every core
-// as complete gzip members (gzip_block.hpp): the bytes depend only on the input and the
-// level, never on the thread count, and any gzip reader accepts concatenated members.
+// as raw deflate blocks that join into one stream (gzip_block.hpp), framed as a single gzip
+// member: the bytes depend only on the input and the level, never on the thread count,
+// and streaming readers that stop after one member see the whole ACI.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,7 @@
 #include "aci/gzip_block.hpp"
 
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include <array>
 #include <cmath>
@@ -72,19 +73,11 @@ void put_le32(std::vector<unsigned char>& out, uint32_t v) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
 }
 
-// RFC 1952 member header: deflate, no name, no time, "unknown" OS so the bytes do not
-// depend on the machine.
-void put_gzip_header(std::vector<unsigned char>& out) {
-    static constexpr unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
-    out.insert(out.end(), kHeader, kHeader + sizeof kHeader);
-}
-
-// RFC 1951 stored blocks (byte aligned, at most 65535 bytes each).
-void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t n, bool last) {
+// RFC 1951 stored blocks (byte aligned, at most 65535 bytes each), none final.
+void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t n) {
     do {
         size_t k = std::min<size_t>(n, 0xffff);
-        bool final_block = last && k == n;
-        out.push_back(final_block ? 1 : 0);
+        out.push_back(0);
         out.push_back(static_cast<unsigned char>(k));
         out.push_back(static_cast<unsigned char>(k >> 8));
         out.push_back(static_cast<unsigned char>(~k));
@@ -93,6 +86,54 @@ void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t 
         p += k;
         n -= k;
     } while (n > 0);
+}
+
+// libdeflate ends every stream with a final block and has no flush. To join its streams
+// into one, as pigz does with zlib's Z_SYNC_FLUSH: walk the blocks (zlib's inflate stops at
+// each with Z_BLOCK, the way zlib's gzjoin does), clear the final bit of the last one, and
+// end on a byte boundary with an empty stored block (00 00 ff ff after a 3-bit header).
+void make_joinable(std::vector<unsigned char>& out, size_t start) {
+    z_stream z{};
+    if (inflateInit2(&z, -15) != Z_OK) throw Error("gzip: cannot initialise inflate");
+    struct End {
+        z_stream& z;
+        ~End() { inflateEnd(&z); }
+    } end{z};
+    unsigned char* const begin = out.data() + start;
+    const size_t length = out.size() - start;
+    z.next_in = begin;
+    z.avail_in = static_cast<uInt>(length);
+    bool last = (begin[0] & 1) != 0;  // the first block's header starts the stream
+    begin[0] &= static_cast<unsigned char>(~1u);
+    unsigned char scratch[1 << 15];
+    unsigned unused_bits = 0;
+    for (;;) {
+        z.next_out = scratch;
+        z.avail_out = sizeof scratch;
+        int rc = inflate(&z, Z_BLOCK);
+        if (rc != Z_OK && rc != Z_BUF_ERROR) throw Error("gzip: cannot walk the deflate blocks");
+        if (rc == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out != 0)
+            throw Error("gzip: deflate stream ended early");
+        if (!(z.data_type & 128)) continue;  // not at a block boundary yet
+        unused_bits = static_cast<unsigned>(z.data_type & 7);
+        if (last) break;
+        // The next block's final bit: in the last byte read, or the first byte not read.
+        if (unused_bits != 0) {
+            unsigned char mask = static_cast<unsigned char>(0x100 >> unused_bits);
+            last = (z.next_in[-1] & mask) != 0;
+            z.next_in[-1] &= static_cast<unsigned char>(~mask);
+        } else {
+            if (z.avail_in == 0) throw Error("gzip: deflate stream ended early");
+            last = (z.next_in[0] & 1) != 0;
+            z.next_in[0] &= static_cast<unsigned char>(~1u);
+        }
+    }
+    if (z.avail_in != 0) throw Error("gzip: data after the deflate stream");
+    // The unused bits of the last byte are zero: they begin the stored block's header
+    // (BFINAL 0, BTYPE 00) when there are three of them; else a zero byte holds the rest.
+    if (unused_bits < 3) out.push_back(0);
+    static constexpr unsigned char kEmptyStored[4] = {0, 0, 0xff, 0xff};
+    out.insert(out.end(), kEmptyStored, kEmptyStored + 4);
 }
 
 }  // namespace
@@ -143,37 +184,14 @@ libdeflate_compressor* GzipBlockEncoder::compressor_for(int level) {
     return c.get();
 }
 
-// A deflate stream from libdeflate always ends with its final block, so a member closes
-// after each deflated piece; stored pieces before it share its member. A reader sees
-// concatenated members, which RFC 1952 allows and every gzip reader accepts.
-void GzipBlockEncoder::encode(std::span<const unsigned char> in, std::vector<unsigned char>& out) {
+uint32_t GzipBlockEncoder::encode(std::span<const unsigned char> in,
+                                  std::vector<unsigned char>& out) {
     out.clear();
     out.reserve(in.size() + in.size() / 64 + 64);
-    std::vector<GzipPiece> pieces = plan_gzip_block(in, level_);
-    bool member_open = false;
-    uint32_t crc = 0;
-    uint32_t member_size = 0;
-    auto open_member = [&] {
-        put_gzip_header(out);
-        crc = 0;
-        member_size = 0;
-        member_open = true;
-    };
-    auto close_member = [&] {
-        put_le32(out, crc);
-        put_le32(out, member_size);
-        member_open = false;
-    };
-
-    for (size_t i = 0; i < pieces.size(); ++i) {
-        const GzipPiece& piece = pieces[i];
+    for (const GzipPiece& piece : plan_gzip_block(in, level_)) {
         const unsigned char* data = in.data() + piece.offset;
-        if (!member_open) open_member();
-        crc = libdeflate_crc32(crc, data, piece.size);
-        member_size += static_cast<uint32_t>(piece.size);
         if (piece.level == 0) {
-            put_stored(out, data, piece.size, i + 1 == pieces.size());
-            if (i + 1 == pieces.size()) close_member();
+            put_stored(out, data, piece.size);
             continue;
         }
         libdeflate_compressor* c = compressor_for(piece.level);
@@ -183,13 +201,23 @@ void GzipBlockEncoder::encode(std::span<const unsigned char> in, std::vector<uns
             libdeflate_deflate_compress(c, data, piece.size, out.data() + at, out.size() - at);
         if (n == 0) throw Error("gzip compression failed");
         out.resize(at + n);
-        close_member();
+        make_joinable(out, at);
     }
-    if (pieces.empty()) {  // no bytes: one empty member
-        open_member();
-        put_stored(out, nullptr, 0, true);
-        close_member();
-    }
+    return libdeflate_crc32(0, in.data(), in.size());
+}
+
+void put_gzip_header(std::vector<unsigned char>& out) {
+    static constexpr unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+    out.insert(out.end(), kHeader, kHeader + sizeof kHeader);
+}
+
+void put_gzip_end(std::vector<unsigned char>& out, uint32_t crc, uint64_t size) {
+    // An empty final block (fixed Huffman codes, only the end-of-block code), as zlib
+    // writes for Z_FINISH with no input left.
+    out.push_back(0x03);
+    out.push_back(0x00);
+    put_le32(out, crc);
+    put_le32(out, static_cast<uint32_t>(size));
 }
 
 }  // namespace d2a

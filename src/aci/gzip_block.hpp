@@ -1,5 +1,8 @@
 // One block of the gzip output: the block's bytes planned into pieces (stored where they
-// look random, deflated otherwise) and written as one or more complete gzip members.
+// look random, deflated otherwise) and encoded as raw deflate blocks, none of them final,
+// ending on a byte boundary. Blocks encoded on any thread therefore join into one deflate
+// stream, framed once as one gzip member (put_gzip_header, then put_gzip_end), so that
+// every reader, streaming ones included, sees the whole ACI.
 //
 // The plan depends on the block's bytes and the level only, so the output is the same
 // whatever thread encodes the block.
@@ -37,8 +40,9 @@ class GzipBlockEncoder {
     GzipBlockEncoder(GzipBlockEncoder&&) noexcept;
     GzipBlockEncoder& operator=(GzipBlockEncoder&&) noexcept;
 
-    // Replaces `out` with the gzip members holding `in` (at least one, even for no bytes).
-    void encode(std::span<const unsigned char> in, std::vector<unsigned char>& out);
+    // Replaces `out` with joinable raw deflate blocks holding `in`; returns the CRC-32 of
+    // `in`.
+    uint32_t encode(std::span<const unsigned char> in, std::vector<unsigned char>& out);
 
   private:
     libdeflate_compressor* compressor_for(int level);
@@ -49,5 +53,11 @@ class GzipBlockEncoder {
     int level_;
     std::map<int, std::unique_ptr<libdeflate_compressor, Free>> by_level_;
 };
+
+// The gzip member around the joined blocks: the RFC 1952 header (no name, no time,
+// "unknown" OS, so the bytes do not depend on the machine), and the end: a final empty
+// deflate block, then the CRC-32 and the size (mod 2^32) of everything.
+void put_gzip_header(std::vector<unsigned char>& out);
+void put_gzip_end(std::vector<unsigned char>& out, uint32_t crc, uint64_t size);
 
 }  // namespace d2a

@@ -42,10 +42,38 @@ d2a_mark() { D2A_MARKER=$(mktemp "$WORK/.marker.XXXXXX"); }
 d2a_validate_new() {
   local f
   while IFS= read -r f; do
-    if "$ACTOOL" validate "$f" > /dev/null 2>&1; then echo "$f" >> "$WORK/.validated"
+    if "$ACTOOL" validate "$f" > /dev/null 2>&1 && stream_readable "$f"; then echo "$f" >> "$WORK/.validated"
     else echo "$f" >> "$WORK/.invalid-acis"; fi
   done < <(find "$WORK" -name '*.aci' -newer "$D2A_MARKER")
   rm -f "$D2A_MARKER"
+}
+
+# stream_readable ACI: a gzip ACI is one member that a streaming reader that stops after
+# the first member (Python's tarfile in "r|gz" mode) reads to the end, with every entry
+# and byte that gzip -dc gives, and gzip -l reports its true size.
+stream_readable() {
+  [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = 1f8b ] || return 0
+  local want; want=$(gzip -dc "$1" | wc -c)
+  python3 - "$1" "$want" <<'PY' || return 1
+import sys, tarfile
+path, want = sys.argv[1], int(sys.argv[2])
+entries = data = 0
+with open(path, "rb") as f, tarfile.open(fileobj=f, mode="r|gz") as t:
+    for m in t:
+        entries += 1
+        if m.isfile():
+            data += len(t.extractfile(m).read())
+    # Past the tar's end-of-archive blocks: the stream must yield exactly gzip -dc's bytes.
+    total = t.fileobj.tell()
+    while True:
+        chunk = t.fileobj.read(1 << 16)
+        if not chunk:
+            break
+        total += len(chunk)
+if entries < 2 or total != want:
+    sys.exit("%s: streamed %d entries, %d bytes of tar; gzip -dc gives %d" % (path, entries, total, want))
+PY
+  [ "$(gzip -l "$1" | awk 'NR == 2 {print $2}')" = "$want" ] || { echo "$1: gzip -l size differs from $want"; return 1; }
 }
 
 # validate ACI: appc's own validator must accept it.
