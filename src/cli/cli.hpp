@@ -9,11 +9,13 @@
 
 #include "aci/converter.hpp"
 #include "source/source.hpp"
+#include "util/error.hpp"
 
 namespace d2a::cli {
 
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+// A bad command line: the CLI prints it with the usage hint and exits 2.
+struct UsageError : Error {
+    using Error::Error;
 };
 
 struct CliOptions {

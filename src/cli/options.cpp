@@ -10,6 +10,20 @@ namespace d2a::cli {
 
 namespace {
 
+constexpr uint64_t kMaxShards = 1'000'000;
+
+// A count in plain decimal digits: no sign (stoull would wrap "-2" around), no spaces, no
+// overflow.
+std::optional<uint64_t> parse_count(std::string_view text) {
+    if (text.empty() || text.size() > 19) return std::nullopt;
+    uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return value;
+}
+
 cxxopts::Options make_parser() {
     cxxopts::Options o("docker2aci", "Convert Docker and OCI images to App Container Images (ACI)");
     o.custom_help("[flags]");
@@ -140,20 +154,15 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
         if (r.count("shard")) {
-            std::string v = r["shard"].as<std::string>();
-            auto slash = v.find('/');
-            try {
-                size_t used = 0;
-                uint64_t k = std::stoull(v.substr(0, slash), &used);
-                if (used != slash) throw std::invalid_argument(v);
-                uint64_t n = std::stoull(v.substr(slash + 1), &used);
-                if (slash == std::string::npos || used != v.size() - slash - 1 || n == 0 || k >= n) {
-                    throw std::invalid_argument(v);
-                }
-                o.shard = std::make_pair(k, n);
-            } catch (const std::exception&) {
-                throw UsageError("--shard wants K/N with 0 <= K < N, not " + v);
+            const std::string v = r["shard"].as<std::string>();
+            const size_t slash = v.find('/');
+            auto k = slash == std::string::npos ? std::nullopt : parse_count(v.substr(0, slash));
+            auto n = slash == std::string::npos ? std::nullopt : parse_count(v.substr(slash + 1));
+            if (!k || !n || *n == 0 || *n > kMaxShards || *k >= *n) {
+                throw UsageError("--shard wants K/N with 0 <= K < N <= " +
+                                 std::to_string(kMaxShards) + ", not " + v);
             }
+            o.shard = std::make_pair(*k, *n);
         }
         if (o.parallel < 1 || o.parallel > 64) throw UsageError("--parallel must be 1 to 64");
         std::string compression = r["compression"].as<std::string>();

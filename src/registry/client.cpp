@@ -63,7 +63,7 @@ std::string registry_message(const HttpResponse& r) {
             std::string description = json_string(j, "error_description");
             return j["error"].get<std::string>() + (description.empty() ? "" : ": " + description);
         }
-    } catch (const std::exception&) {
+    } catch (const Error&) {  // not the registry's JSON: the status alone tells the error
     }
     return "";
 }

@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "cli/cli.hpp"
+
+namespace d2a::cli {
+namespace {
+
+CliOptions parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "docker2aci");
+    return parse_args(static_cast<int>(args.size()), args.data());
+}
+
+TEST(Options, ShardTakesTwoPlainCounts) {
+    auto o = parse({"--shard", "2/3", "img.tar"});
+    ASSERT_TRUE(o.shard);
+    EXPECT_EQ(o.shard->first, 2u);
+    EXPECT_EQ(o.shard->second, 3u);
+    // Signs wrap around in stoull; absurd counts and K >= N are usage errors too.
+    for (const char* bad : {"0/-2", "0/-1", "1/-2", "-2/-1", "-1/2", "0/18446744073709551615",
+                            "3/3", "0/0", "1", "1/", "/2", " 1/2", "1/2x", "0x1/2"}) {
+        EXPECT_THROW(parse({"--shard", bad, "img.tar"}), UsageError) << bad;
+    }
+}
+
+TEST(Options, GoSpellingsAndFlagsAfterTheImage) {
+    auto o = parse({"img.tar", "-compression=none", "-nosquash", "--debug"});
+    EXPECT_EQ(o.convert.compression.kind, OutputCompression::none);
+    EXPECT_TRUE(o.nosquash);
+    EXPECT_TRUE(o.debug);
+    ASSERT_EQ(o.images.size(), 1u);
+    EXPECT_EQ(o.images[0], "img.tar");
+    EXPECT_THROW(parse({"--compression=bzip2", "img.tar"}), UsageError);
+    EXPECT_THROW(parse({"--jobs", "0", "img.tar"}), UsageError);
+}
+
+TEST(Options, ShardsSplitABatchStably) {
+    // The same reference lands in the same shard whatever else the batch holds.
+    EXPECT_EQ(shard_of("docker://a/b:1", 7), shard_of("docker://a/b:1", 7));
+    EXPECT_LT(shard_of("docker://a/b:1", 7), 7u);
+}
+
+}  // namespace
+}  // namespace d2a::cli
