@@ -72,6 +72,15 @@ LayerOpener opener_for(const Image& image, const Limits& limits) {
     };
 }
 
+// A discovery site nests files by name: their directories are made inside the output
+// directory (the names are checked AC identifiers: no "..", no leading "/").
+std::unique_ptr<AtomicFile> new_output_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) throw Error("creating " + path.parent_path().string() + ": " + ec.message());
+    return std::make_unique<AtomicFile>(path);
+}
+
 }  // namespace
 
 std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name) {
@@ -81,14 +90,14 @@ std::filesystem::path aci_output_path(const ConvertOptions& options, const std::
 
 std::vector<std::filesystem::path> aci_output_paths(const Image& image, const ConvertOptions& options,
                                                     bool layered) {
-    AciNaming naming = aci_naming(image);
+    AciNaming naming = aci_naming(image, options.name_prefix());
     const size_t n = image.layers.size();
     if (!layered || n <= 1) return {aci_output_path(options, naming.file_name)};
     std::vector<std::filesystem::path> paths;
     for (size_t i = 0; i + 1 < n; ++i) {
         std::string stem = sanitize_ac_identifier(naming.file_stem + "-layer" + std::to_string(i));
-        paths.push_back(
-            aci_output_path(options, aci_file_name(stem, naming.version, naming.os, naming.arch)));
+        paths.push_back(aci_output_path(
+            options, aci_file_name(stem, naming.version, naming.os, naming.arch, naming.nested)));
     }
     paths.push_back(aci_output_path(options, naming.file_name));
     return paths;
@@ -96,7 +105,7 @@ std::vector<std::filesystem::path> aci_output_paths(const Image& image, const Co
 
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
     require_directory(options.output_dir);
-    AciNaming naming = aci_naming(image);
+    AciNaming naming = aci_naming(image, options.name_prefix());
     ConvertResult result;
     result.path = aci_output_path(options, naming.file_name);
 
@@ -109,8 +118,9 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     flattener.scan();
     result.scan_time = since(start);
 
-    result.manifest = build_manifest({&image, flattener.captured("etc/passwd")});
-    result.file = std::make_unique<AtomicFile>(result.path);
+    result.manifest =
+        build_manifest({&image, flattener.captured("etc/passwd"), options.name_prefix()});
+    result.file = new_output_file(result.path);
     start = Clock::now();
     write_aci(*result.file, result.manifest.dump(), flattener.root_entry(), flattener,
               options.compression, result);
@@ -125,7 +135,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     require_directory(options.output_dir);
     const size_t n = image.layers.size();
     if (n == 0) throw Error("the image has no layers");
-    AciNaming naming = aci_naming(image);
+    AciNaming naming = aci_naming(image, options.name_prefix());
     LayerOpener opener = opener_for(image, options.limits);
 
     // The final merged tree decides which path of a hard-link group carries the data and
@@ -136,7 +146,8 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     final_options.scan_threads = options.compression.threads;
     Flattener final_tree(n, opener, final_options);
     final_tree.scan();
-    const nlohmann::json top_manifest = build_manifest({&image, final_tree.captured("etc/passwd")});
+    const nlohmann::json top_manifest =
+        build_manifest({&image, final_tree.captured("etc/passwd"), options.name_prefix()});
 
     // Scanned layer by layer for each layer's pathWhitelist: the merged tree up to it.
     FlattenOptions so_far_options;
@@ -190,7 +201,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         ConvertResult result;
         result.manifest = manifest;
         result.path = paths[i];
-        result.file = std::make_unique<AtomicFile>(result.path);
+        result.file = new_output_file(result.path);
         write_aci(*result.file, manifest.dump(), layer.root_entry(), layer, options.compression,
                   result);
         result.file->sync();

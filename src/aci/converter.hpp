@@ -3,12 +3,14 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "aci/compressor.hpp"
+#include "aci/discovery_site.hpp"
 #include "flatten/flattener.hpp"
 #include "image/image.hpp"
 #include "util/file.hpp"
@@ -20,6 +22,9 @@ struct ConvertOptions {
     std::filesystem::path output_dir = ".";
     CompressionOptions compression;
     Limits limits;
+    // The output directory is this discovery site: names get its prefix, files nest.
+    std::optional<DiscoverySite> site;
+    [[nodiscard]] std::string name_prefix() const { return site ? site->prefix : ""; }
 };
 
 struct ConvertResult {

@@ -41,6 +41,28 @@ std::unique_ptr<Reader> ExistingAci::reader(const std::string& name) const {
     return std::make_unique<RangeReader>(file, 0, size, name);
 }
 
+std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& path) {
+    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
+    archive_read_support_filter_gzip(a.get());
+    archive_read_support_format_tar(a.get());
+    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return std::nullopt;
+    archive_entry* e = nullptr;
+    for (int i = 0; i < 16 && archive_read_next_header(a.get(), &e) == ARCHIVE_OK; ++i) {
+        const char* name = archive_entry_pathname(e);
+        if (!name || std::string(name) != "manifest") continue;
+        if (archive_entry_size(e) > kMaxManifestBytes) return std::nullopt;
+        std::string text(static_cast<size_t>(archive_entry_size(e)), '\0');
+        if (archive_read_data(a.get(), text.data(), text.size()) != static_cast<la_ssize_t>(text.size()))
+            return std::nullopt;
+        try {
+            return parse_untrusted_json(text, path.string());
+        } catch (const Error&) {
+            return std::nullopt;
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return std::nullopt;

@@ -22,6 +22,10 @@ struct ExistingAci {
     [[nodiscard]] std::unique_ptr<Reader> reader(const std::string& name) const;
 };
 
+// The manifest of an ACI (gzip or plain), reading no further than that entry (ours is the
+// first); nothing if the file is not a readable ACI.
+std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& path);
+
 // Nothing when the file is missing, not a regular file, or not a complete, readable ACI.
 std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path);
 

@@ -93,7 +93,7 @@ void check_appc_os_arch(const std::string& os, std::string& arch, const std::str
 
 }  // namespace
 
-AciNaming aci_naming(const Image& image) {
+AciNaming aci_naming(const Image& image, const std::string& name_prefix) {
     AciNaming n;
     std::string path;
     if (image.reference) {
@@ -117,7 +117,12 @@ AciNaming aci_naming(const Image& image) {
                        image.config.variant);
     check_appc_os_arch(n.os, n.arch, image.config.architecture);
     n.file_stem = sanitize_ac_identifier(path);
-    n.file_name = aci_file_name(n.file_stem, n.version, n.os, n.arch);
+    if (!name_prefix.empty()) {
+        n.name = name_prefix + "/" + n.name;
+        n.file_stem = n.name;
+        n.nested = true;
+    }
+    n.file_name = aci_file_name(n.file_stem, n.version, n.os, n.arch, n.nested);
     return n;
 }
 
@@ -245,7 +250,7 @@ json map_environment(const std::vector<std::string>& env) {
 json build_manifest(const ManifestInputs& in) {
     const Image& image = *in.image;
     const ImageConfig& c = image.config;
-    AciNaming naming = aci_naming(image);
+    AciNaming naming = aci_naming(image, in.name_prefix);
 
     json m;
     m["acKind"] = "ImageManifest";

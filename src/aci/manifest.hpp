@@ -14,6 +14,7 @@ struct ManifestInputs {
     const Image* image = nullptr;
     // The merged tree's /etc/passwd, for a User without a group.
     std::optional<std::string> passwd;
+    std::string name_prefix;  // a discovery site's "host/path", or empty
 };
 
 struct AciNaming {
@@ -21,11 +22,14 @@ struct AciNaming {
     std::string version;  // tag, or empty
     std::string os;
     std::string arch;  // appc spelling
-    std::string file_name;
+    std::string file_name;  // relative to the output directory
     std::string file_stem;  // the name part of file_name: "mix3/hello" without registry
+    bool nested = false;    // file_name keeps the name's slashes (a discovery site)
 };
 
-AciNaming aci_naming(const Image& image);
+// With a `name_prefix` (a discovery site's "host/path"), the name starts with it and the
+// file lies at the name's own path: "mirror.example.com/mix3/hello-latest-linux-amd64.aci".
+AciNaming aci_naming(const Image& image, const std::string& name_prefix = "");
 
 // Whether an ACI's manifest records `image` as its source (same manifest digest, or same
 // config digest for an image that has no manifest digest).

@@ -40,7 +40,7 @@ std::string sanitize_ac_name(std::string_view s) {
 }
 
 std::string aci_file_name(std::string_view name, std::string_view version, std::string_view os,
-                          std::string_view arch) {
+                          std::string_view arch, bool keep_slashes) {
     std::string out;
     for (std::string_view part : {name, version, os, arch}) {
         if (part.empty()) continue;
@@ -52,7 +52,7 @@ std::string aci_file_name(std::string_view name, std::string_view version, std::
             bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                         c == '.' || c == '_' || c == '~' || c == '-' || c == '/';
             if (!safe) throw Error("cannot make a file name of \"" + std::string(part) + "\"");
-            out += (c == '/') ? '-' : c;
+            out += (c == '/' && !keep_slashes) ? '-' : c;
         }
     }
     if (out.empty() || out[0] == '.' || out[0] == '-') out.insert(0, "aci");

@@ -102,6 +102,21 @@ std::string Signer::sign(Reader& data) const {
     return signature;
 }
 
+std::string Signer::export_public_key() const {
+    Context ctx = new_context(options_);
+    gpgme_data_t raw_out = nullptr;
+    check(gpgme_data_new(&raw_out), "buffer");
+    Data out(raw_out);
+    check(gpgme_op_export(ctx.get(), fingerprint_.c_str(), 0, out.get()),
+          "exporting key " + options_.key_id);
+    size_t length = 0;
+    char* bytes = gpgme_data_release_and_get_mem(out.release(), &length);
+    std::string key(bytes ? bytes : "", length);
+    gpgme_free(bytes);
+    if (key.empty()) throw Error("signing: key " + options_.key_id + ": nothing to export");
+    return key;
+}
+
 bool Signer::verifies(Reader& data, const std::string& signature) const {
     Context ctx = new_context(options_);
     gpgme_data_t raw_sig = nullptr;

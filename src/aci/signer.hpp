@@ -24,6 +24,8 @@ class Signer {
     [[nodiscard]] std::string sign(Reader& data) const;
     // Whether `signature` is a good signature of the stream's bytes by this signer's key.
     [[nodiscard]] bool verifies(Reader& data, const std::string& signature) const;
+    // The signing key's public key, ASCII-armored (for `rkt trust`).
+    [[nodiscard]] std::string export_public_key() const;
 
   private:
     SigningOptions options_;

@@ -4,6 +4,7 @@
 
 #include "cli/cli.hpp"
 #include "image/platform.hpp"
+#include "aci/discovery_site.hpp"
 #include "util/error.hpp"
 
 namespace d2a::cli {
@@ -65,6 +66,7 @@ cxxopts::Options make_parser() {
         ("sign-key", "Write NAME.aci.asc, a detached OpenPGP signature by this secret key, for rkt",
          cxxopts::value<std::string>(), "KEYID")
         ("gpg-home", "GnuPG home directory holding the signing key", cxxopts::value<std::string>(), "DIR")
+        ("discovery-url", "Make the output directory an appc discovery site served at URL: names get its host and path as a prefix", cxxopts::value<std::string>(), "URL")
         ("experimental-oci", "Accepted for compatibility; OCI support is always on")
         ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")
@@ -153,6 +155,13 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
+        if (r.count("discovery-url")) {
+            try {
+                o.convert.site = DiscoverySite::parse(r["discovery-url"].as<std::string>());
+            } catch (const Error& e) {
+                throw UsageError(e.what());
+            }
+        }
         if (r.count("shard")) {
             const std::string v = r["shard"].as<std::string>();
             const size_t slash = v.find('/');

@@ -92,6 +92,10 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
                 j["path"] = r.path.string();
                 j["imageId"] = r.image_id;
                 j["name"] = r.manifest["name"];
+                if (options.convert.site) {
+                    j["discoveryName"] =
+                        r.manifest["name"].get<std::string>() + ":" + aci_naming(o.image->image).version;
+                }
                 j["size"] = r.file_bytes;
                 j["skipped"] = false;
                 out << j.dump() << "\n";
@@ -250,6 +254,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     for (size_t i = 1; i < jobs; ++i) threads.emplace_back(worker);
     worker();
     for (auto& t : threads) t.join();
+    if (options.convert.site) {
+        // After every image, so that the list holds them all (and those of earlier runs).
+        try {
+            write_discovery_pages(options.convert.output_dir, *options.convert.site,
+                                  signer ? &*signer : nullptr);
+        } catch (const Error& e) {
+            err << "Error: discovery pages: " << e.what() << "\n";
+            return 1;
+        }
+    }
     return all_ok ? 0 : 1;
 }
 
