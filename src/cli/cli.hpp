@@ -32,7 +32,7 @@ struct CliOptions {
     bool password_stdin = false;
     std::vector<std::string> cert_dirs;
     int parallel = 4;
-    std::optional<std::string> batch_file;
+    std::vector<std::string> batch_files;
     int jobs = 1;
     bool force = false;
     std::optional<std::pair<uint64_t, uint64_t>> shard;  // (K, N), K in [0, N)

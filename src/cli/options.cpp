@@ -1,5 +1,7 @@
 #include <cxxopts.hpp>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 
 #include "cli/cli.hpp"
@@ -12,6 +14,7 @@ namespace d2a::cli {
 namespace {
 
 constexpr uint64_t kMaxShards = 1'000'000;
+constexpr unsigned kMaxThreads = 256;
 
 // A count in plain decimal digits: no sign (stoull would wrap "-2" around), no spaces, no
 // overflow.
@@ -56,8 +59,8 @@ cxxopts::Options make_parser() {
         ("cert-dir", "Directory of per-registry CA files, <dir>/<host[:port]>/ca.crt "
          "(besides /etc/docker/certs.d)", cxxopts::value<std::vector<std::string>>(), "DIR")
         ("parallel", "Layers downloaded at once", cxxopts::value<int>()->default_value("4"), "N")
-        ("batch", "Convert every reference listed in FILE (one per line, # comments)",
-         cxxopts::value<std::string>(), "FILE")
+        ("batch", "Convert every reference listed in FILE (one per line, # comments; - for standard input; may be repeated)",
+         cxxopts::value<std::vector<std::string>>(), "FILE")
         ("jobs", "Images converted at once", cxxopts::value<int>()->default_value("1"), "N")
         ("shard", "Convert only slice K (0..N-1) of N of the images, e.g. $JOB_COMPLETION_INDEX/8",
          cxxopts::value<std::string>(), "K/N")
@@ -148,7 +151,11 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.password_stdin = r.count("password-stdin") > 0;
         if (r.count("cert-dir")) o.cert_dirs = r["cert-dir"].as<std::vector<std::string>>();
         o.parallel = r["parallel"].as<int>();
-        if (r.count("batch")) o.batch_file = r["batch"].as<std::string>();
+        if (r.count("batch")) o.batch_files = r["batch"].as<std::vector<std::string>>();
+        if (std::count(o.batch_files.begin(), o.batch_files.end(), "-") +
+                std::count(o.images.begin(), o.images.end(), "-") > 1) {
+            throw UsageError("standard input (-) can be read once: as an image or as a batch file");
+        }
         o.jobs = r["jobs"].as<int>();
         if (o.jobs < 1 || o.jobs > 64) throw UsageError("--jobs must be 1 to 64");
         o.force = r.count("force") > 0;
@@ -187,9 +194,13 @@ CliOptions parse_args(int argc, const char* const* argv) {
             throw UsageError("--compression-level must be 1 to 12");
         }
         o.convert.compression.threads = r["threads"].as<unsigned>();
+        // Threads beyond a few per core only cost memory and starve other processes.
+        if (o.convert.compression.threads > kMaxThreads)
+            throw UsageError("--threads must be 0 (every core) to " + std::to_string(kMaxThreads));
         o.convert.output_dir = r["output-dir"].as<std::string>();
         try {
             o.source.platform = Platform::parse(r["platform"].as<std::string>());
+            o.source.platform_required = r.count("platform") > 0;
         } catch (const Error& e) {
             throw UsageError(e.what());
         }
@@ -203,7 +214,7 @@ CliOptions parse_args(int argc, const char* const* argv) {
     } catch (const cxxopts::exceptions::exception& e) {
         throw UsageError(e.what());
     }
-    if (!o.help && !o.version && o.images.empty() && !o.batch_file) {
+    if (!o.help && !o.version && o.images.empty() && o.batch_files.empty()) {
         throw UsageError("no IMAGE given");
     }
     return o;
@@ -220,11 +231,20 @@ uint64_t shard_of(const std::string& reference, uint64_t n) {
 
 std::vector<std::string> collect_references(const CliOptions& options) {
     std::vector<std::string> refs = options.images;
-    if (options.batch_file) {
-        std::ifstream in(*options.batch_file);
-        if (!in) throw Error("cannot read batch file " + *options.batch_file);
+    for (const auto& file : options.batch_files) {
+        std::ifstream opened;
+        if (file != "-") {
+            std::error_code ec;
+            if (std::filesystem::is_directory(file, ec))
+                throw Error("batch file " + file + " is a directory");
+            opened.open(file);
+            if (!opened) throw_errno("cannot read batch file " + file);
+        }
+        std::istream& in = file == "-" ? std::cin : opened;
         std::string line;
-        while (std::getline(in, line)) {
+        for (bool first = true; std::getline(in, line); first = false) {
+            // Editors on some systems start UTF-8 files with a byte order mark.
+            if (first && line.rfind("\xef\xbb\xbf", 0) == 0) line.erase(0, 3);
             auto hash = line.find('#');
             if (hash != std::string::npos) line = line.substr(0, hash);
             size_t a = line.find_first_not_of(" \t\r");

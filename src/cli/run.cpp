@@ -233,7 +233,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
             return 1;
         }
     }
-    const bool several = refs.size() > 1 || options.batch_file.has_value();
+    const bool several = refs.size() > 1 || !options.batch_files.empty();
     std::atomic<size_t> next{0};
     std::atomic<bool> all_ok{true};
     OutputClaims claims;

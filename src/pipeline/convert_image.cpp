@@ -66,6 +66,15 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
     } else {
         outcome.image = open_local_image(reference, options.source);
     }
+    if (options.source.platform_required) {
+        const ImageConfig& c = outcome.image.config;
+        Platform has{c.os.empty() ? "linux" : c.os, c.architecture.empty() ? "amd64" : c.architecture,
+                     c.variant};
+        if (!options.source.platform.matches(has)) {
+            throw Error("the image is for " + has.str() + " only, not " +
+                        options.source.platform.str());
+        }
+    }
     const std::vector<std::filesystem::path> paths =
         aci_output_paths(outcome.image, options.convert, options.layered);
     if (claims) {
