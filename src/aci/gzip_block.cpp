@@ -1,13 +1,13 @@
 #include "aci/gzip_block.hpp"
 
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <string>
 
+#include "aci/deflate_walk.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
@@ -89,48 +89,16 @@ void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t 
 }
 
 // libdeflate ends every stream with a final block and has no flush. To join its streams
-// into one, as pigz does with zlib's Z_SYNC_FLUSH: walk the blocks (zlib's inflate stops at
-// each with Z_BLOCK, the way zlib's gzjoin does), clear the final bit of the last one, and
-// end on a byte boundary with an empty stored block (00 00 ff ff after a 3-bit header).
+// into one, as pigz does with zlib's Z_SYNC_FLUSH: find the last block (walk_deflate), clear
+// its final bit, and end on a byte boundary with an empty stored block (00 00 ff ff after
+// a 3-bit header).
 void make_joinable(std::vector<unsigned char>& out, size_t start) {
-    z_stream z{};
-    if (inflateInit2(&z, -15) != Z_OK) throw Error("gzip: cannot initialise inflate");
-    struct End {
-        z_stream& z;
-        ~End() { inflateEnd(&z); }
-    } end{z};
-    unsigned char* const begin = out.data() + start;
-    const size_t length = out.size() - start;
-    z.next_in = begin;
-    z.avail_in = static_cast<uInt>(length);
-    bool last = (begin[0] & 1) != 0;  // the first block's header starts the stream
-    begin[0] &= static_cast<unsigned char>(~1u);
-    unsigned char scratch[1 << 15];
-    unsigned unused_bits = 0;
-    for (;;) {
-        z.next_out = scratch;
-        z.avail_out = sizeof scratch;
-        int rc = inflate(&z, Z_BLOCK);
-        if (rc != Z_OK && rc != Z_BUF_ERROR) throw Error("gzip: cannot walk the deflate blocks");
-        if (rc == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out != 0)
-            throw Error("gzip: deflate stream ended early");
-        if (!(z.data_type & 128)) continue;  // not at a block boundary yet
-        unused_bits = static_cast<unsigned>(z.data_type & 7);
-        if (last) break;
-        // The next block's final bit: in the last byte read, or the first byte not read.
-        if (unused_bits != 0) {
-            unsigned char mask = static_cast<unsigned char>(0x100 >> unused_bits);
-            last = (z.next_in[-1] & mask) != 0;
-            z.next_in[-1] &= static_cast<unsigned char>(~mask);
-        } else {
-            if (z.avail_in == 0) throw Error("gzip: deflate stream ended early");
-            last = (z.next_in[0] & 1) != 0;
-            z.next_in[0] &= static_cast<unsigned char>(~1u);
-        }
-    }
-    if (z.avail_in != 0) throw Error("gzip: data after the deflate stream");
+    const DeflateLayout layout = walk_deflate({out.data() + start, out.size() - start});
+    if ((layout.end_bit + 7) / 8 != out.size() - start) throw Error("gzip: data after the deflate stream");
+    out[start + layout.last_block_bit / 8] &= static_cast<unsigned char>(~(1u << (layout.last_block_bit % 8)));
     // The unused bits of the last byte are zero: they begin the stored block's header
     // (BFINAL 0, BTYPE 00) when there are three of them; else a zero byte holds the rest.
+    const unsigned unused_bits = static_cast<unsigned>((8 - layout.end_bit % 8) % 8);
     if (unused_bits < 3) out.push_back(0);
     static constexpr unsigned char kEmptyStored[4] = {0, 0, 0xff, 0xff};
     out.insert(out.end(), kEmptyStored, kEmptyStored + 4);
