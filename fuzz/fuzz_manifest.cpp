@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         image.image_id = "sha256:" + std::string(64, 'a');
         image.config = d2a::ImageConfig::parse(text, "config");
         auto passwd = std::optional<std::string>("root:x:0:0::/:/bin/sh\napp:x:1:2::/:/bin/sh\n");
-        (void)d2a::build_manifest({&image, passwd}).dump();
+        (void)d2a::build_manifest({&image, passwd, ""}).dump();
     } catch (const d2a::Error&) {
     }
     return 0;

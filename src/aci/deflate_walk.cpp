@@ -182,6 +182,8 @@ void read_dynamic_codes(Bits& bits, Code& litlen, Code& dist) {
 
 void skip_symbols(Bits& bits, const Code& litlen, const Code& dist) {
     for (;;) {
+        // Past the end the bits read as zeros, which may well decode: stop there.
+        if (bits.overrun()) malformed("truncated block");
         bits.refill();
         unsigned sym = litlen.decode(bits);
         if (sym < 256) continue;

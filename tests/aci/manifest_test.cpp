@@ -104,7 +104,7 @@ TEST(Manifest, FullMappingIsDeterministic) {
             "WorkingDir":"w","ExposedPorts":{"5000/tcp":{}},"Volumes":{"/v":{}},
             "Labels":{"z":"1","a":"2"}}})",
         "config");
-    json m = build_manifest({&image, std::nullopt});
+    json m = build_manifest({&image, std::nullopt, ""});
     EXPECT_EQ(
         m.dump(),
         R"({"acKind":"ImageManifest","acVersion":"0.8.11","annotations":[)"
@@ -135,7 +135,7 @@ TEST(Manifest, CreatedOnlyWhenRfc3339) {
         image.source_kind = "docker-archive";
         image.reference = Reference::parse("a/b:1");
         image.config.created = value;
-        const auto manifest = build_manifest({&image, std::nullopt});
+        const auto manifest = build_manifest({&image, std::nullopt, ""});
         for (const auto& a : manifest["annotations"]) {
             if (a["name"] == "created") return a["value"].get<std::string>();
         }
