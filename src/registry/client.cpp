@@ -313,14 +313,6 @@ std::string RegistryClient::fetch_small_blob(const Digest& digest, uint64_t max_
 }
 
 void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
-                                const std::filesystem::path& dest,
-                                const std::function<void(uint64_t)>& progress) {
-    FileDescriptor fd(::open(dest.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd.valid()) throw_errno(dest.string());
-    fetch_blob(digest, size, fd, dest.string(), progress);
-}
-
-void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
                                 const FileDescriptor& fd, const std::string& file_name,
                                 const std::function<void(uint64_t)>& progress) {
     const std::string what = "blob " + digest.str();

@@ -57,12 +57,9 @@ class RegistryClient {
     FetchedManifest fetch_manifest(const std::string& reference);
     // Small blobs (configs) into memory, verified.
     std::string fetch_small_blob(const Digest& digest, uint64_t max_bytes);
-    // Downloads a blob to `dest`, resuming a partial file with Range, retrying on
+    // Downloads a blob into an open file (an unnamed one, or a cache temp file),
+    // `file_name` naming it in messages: resuming a partial file with Range, retrying on
     // transient failures; the file is complete and verified when this returns.
-    void fetch_blob(const Digest& digest, std::optional<uint64_t> size,
-                    const std::filesystem::path& dest,
-                    const std::function<void(uint64_t done)>& progress = {});
-    // The same into an open file (e.g. an unnamed one), `file_name` naming it in messages.
     void fetch_blob(const Digest& digest, std::optional<uint64_t> size, const FileDescriptor& file,
                     const std::string& file_name,
                     const std::function<void(uint64_t done)>& progress = {});
