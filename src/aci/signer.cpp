@@ -70,6 +70,21 @@ Data data_from(Reader& reader, gpgme_data_cbs& callbacks) {
     return Data(raw);
 }
 
+Data memory_buffer() {
+    gpgme_data_t raw = nullptr;
+    check(gpgme_data_new(&raw), "buffer");
+    return Data(raw);
+}
+
+// What GPGME wrote into a memory buffer, as a string.
+std::string take_bytes(Data buffer) {
+    size_t length = 0;
+    char* bytes = gpgme_data_release_and_get_mem(buffer.release(), &length);
+    std::string out(bytes ? bytes : "", length);
+    gpgme_free(bytes);
+    return out;
+}
+
 }  // namespace
 
 Signer::Signer(SigningOptions options) : options_(std::move(options)) {
@@ -89,30 +104,20 @@ std::string Signer::sign(Reader& data) const {
     check(gpgme_signers_add(ctx.get(), key.get()), "key " + options_.key_id);
     gpgme_data_cbs callbacks;
     Data in = data_from(data, callbacks);
-    gpgme_data_t raw_out = nullptr;
-    check(gpgme_data_new(&raw_out), "buffer");
-    Data out(raw_out);
+    Data out = memory_buffer();
     check(gpgme_op_sign(ctx.get(), in.get(), out.get(), GPGME_SIG_MODE_DETACH),
           "key " + options_.key_id);
-    size_t length = 0;
-    char* bytes = gpgme_data_release_and_get_mem(out.release(), &length);
-    std::string signature(bytes ? bytes : "", length);
-    gpgme_free(bytes);
+    std::string signature = take_bytes(std::move(out));
     if (signature.empty()) throw Error("signing: key " + options_.key_id + ": empty signature");
     return signature;
 }
 
 std::string Signer::export_public_key() const {
     Context ctx = new_context(options_);
-    gpgme_data_t raw_out = nullptr;
-    check(gpgme_data_new(&raw_out), "buffer");
-    Data out(raw_out);
+    Data out = memory_buffer();
     check(gpgme_op_export(ctx.get(), fingerprint_.c_str(), 0, out.get()),
           "exporting key " + options_.key_id);
-    size_t length = 0;
-    char* bytes = gpgme_data_release_and_get_mem(out.release(), &length);
-    std::string key(bytes ? bytes : "", length);
-    gpgme_free(bytes);
+    std::string key = take_bytes(std::move(out));
     if (key.empty()) throw Error("signing: key " + options_.key_id + ": nothing to export");
     return key;
 }
