@@ -255,12 +255,18 @@ HttpResponse HttpClient::perform(HttpRequest request) {
                 }
                 return on_header(d, s, n, u);
             });
+        // curl's own detail says why (which certificate check failed, say); the code's
+        // generic text is the fallback.
+        char curl_detail[CURL_ERROR_SIZE] = {};
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_detail);
         CURLcode rc = curl_easy_perform(c);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
         curl_slist_free_all(headers);
         if (rc != CURLE_OK &&
             !(rc == CURLE_WRITE_ERROR && transfer.aborted && transfer.error.empty())) {
             if (!transfer.error.empty()) throw Error(url_host(url) + ": " + transfer.error);
-            throw Error(url_host(url) + ": " + curl_easy_strerror(rc));
+            throw Error(url_host(url) + ": " +
+                        (curl_detail[0] ? curl_detail : curl_easy_strerror(rc)));
         }
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A registry that misbehaves on purpose, for what a real one cannot do.
 
-  fault_server.py PORT STORE_DIR LOG
+  fault_server.py PORT STORE_DIR LOG [TLS_DIR]
+
+With TLS_DIR (server.crt, server.key, ca.crt) it speaks HTTPS and asks clients for a
+certificate signed by ca.crt without requiring one; the log records whether one came.
 
 Serves /v2/<name>/manifests/<ref> and /v2/<name>/blobs/<digest> from STORE_DIR (written by
 the test: manifests/<name>/<ref> with a .type file, blobs/<hex>). Repository names pick a
@@ -16,15 +19,18 @@ behaviour:
   .../foreign/...    blobs answer 307 to "localhost", which answers 401 naming its own
                      token realm, /foreign-token on "localhost"
   .../endless/...    blobs stream without end (no Content-Length)
-Every request is logged as "METHOD PATH RANGE AUTH" to LOG.
+Every request is logged as "METHOD PATH range=… auth=yes|no host=… cert=yes|no" to LOG.
 """
 import http.server
 import os
+import ssl
 import sys
 import threading
 import time
 
 port, store, log_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+tls_dir = sys.argv[4] if len(sys.argv) > 4 else None
+scheme = "https" if tls_dir else "http"
 counts = {}
 lock = threading.Lock()
 
@@ -56,8 +62,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         auth = self.headers.get("Authorization", "")
         rng = self.headers.get("Range", "")
-        log("%s %s range=%s auth=%s host=%s" % (self.command, self.path, rng or "-", "yes" if auth else "no",
-                                               self.headers.get("Host", "")))
+        peer_cert = tls_dir and self.connection.getpeercert()
+        log("%s %s range=%s auth=%s host=%s cert=%s" % (self.command, self.path, rng or "-", "yes" if auth else "no",
+                                                       self.headers.get("Host", ""), "yes" if peer_cert else "no"))
         with lock:
             n = counts[self.path] = counts.get(self.path, 0) + 1
         if self.path == "/v2/" or self.path == "/v2":
@@ -93,7 +100,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = open(path, "rb").read()
             if "/foreign/" in self.path:
                 if self.headers.get("Host", "").startswith("127.0.0.1"):
-                    target = "http://localhost:%d%s" % (port, self.path)
+                    target = "%s://localhost:%d%s" % (scheme, port, self.path)
                     return self.send_body(307, b"", "text/plain", [("Location", target)])
                 realm = 'Bearer realm="http://localhost:%d/foreign-token",service="cdn"' % port
                 return self.send_body(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"cdn"}]}',
@@ -111,7 +118,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     pass
                 return
             if "/redirect/" in self.path and self.headers.get("Host", "").startswith("127.0.0.1"):
-                target = "http://localhost:%d%s" % (port, self.path)
+                target = "%s://localhost:%d%s" % (scheme, port, self.path)
                 return self.send_body(307, b"", "text/plain", [("Location", target)])
             if "/stall/" in self.path and len(data) > 100000:
                 # Half the layer, then nothing: the client is killed while waiting.
@@ -147,4 +154,11 @@ class Server(http.server.ThreadingHTTPServer):
         pass  # the dropped connections are on purpose
 
 
-Server(("127.0.0.1", port), Handler).serve_forever()
+server = Server(("127.0.0.1", port), Handler)
+if tls_dir:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(os.path.join(tls_dir, "server.crt"), os.path.join(tls_dir, "server.key"))
+    context.load_verify_locations(os.path.join(tls_dir, "ca.crt"))
+    context.verify_mode = ssl.CERT_OPTIONAL
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()

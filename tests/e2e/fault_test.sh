@@ -2,7 +2,8 @@
 # Network faults a real registry cannot be made to show (tests/e2e/fault_server.py):
 # 429 with Retry-After, 503 then success, a connection dropped mid-blob (resumed with
 # Range), a server that ignores Range, a blob with the wrong bytes, and a redirect to
-# another host, which must not receive the credentials; a pull killed mid-download.
+# another host, which must not receive the credentials, the registry's CA or its client
+# certificate; a pull killed mid-download.
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
 
@@ -21,7 +22,7 @@ def serve(name, manifest):
     os.makedirs("store/manifests/" + name)
     open("store/manifests/%s/1" % name, "wb").write(manifest)
     open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
-for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app",
+for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app", "redirect/app",
              "stall/app", "auth/foreign/app"):
     serve(name, mb)
 # Descriptors without a size (as schema 1 has none) and with an absurd one.
@@ -113,6 +114,43 @@ after=$(layer_gets)
 [ $RC = 1 ] && grep -q 'descriptor gives 1125899906842624 bytes, more than the limit' err &&
   [ "$before" = 0 ] && [ "$after" = 0 ] && pass "an absurd declared size is refused before any layer download: $ERR" ||
   fail "huge: rc=$RC $ERR ($before -> $after blob requests)"
+
+# Over TLS: the registry's own CA (--cert-dir) and client certificate are for the registry
+# only. A blob redirected to another host ("localhost", same server) is verified against the
+# system store alone, and that host is never shown the client certificate.
+make_ca
+( cd tls && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=d2a client" 2>/dev/null &&
+  openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.cert -days 2 2>/dev/null )
+TLS_PORT=$(free_port)
+mkdir -p "certs/127.0.0.1:$TLS_PORT"
+cp tls/ca.crt tls/client.cert tls/client.key "certs/127.0.0.1:$TLS_PORT/"
+python3 "$TESTS_DIR/fault_server.py" "$TLS_PORT" store tls-requests.log tls &
+SERVER_PIDS+=($!)
+wait_port "$TLS_PORT"
+tls_pull() {  # tls_pull OUT SYSTEM_CA_FILE: sets RC and ERR
+  rm -rf "$1" && mkdir "$1"
+  set +e
+  SSL_CERT_FILE=$2 SSL_CERT_DIR=/nonexistent d2a -o "$1" -q --cert-dir certs \
+    "docker://127.0.0.1:$TLS_PORT/redirect/app:1" > /dev/null 2> err
+  RC=$?
+  set -e
+  ERR=$(cat err)
+}
+openssl req -x509 -newkey rsa:2048 -nodes -keyout tls/other-ca.key -out tls/other-ca.crt -days 2 \
+  -subj "/CN=some other CA" 2>/dev/null
+tls_pull out-tls-ca "$PWD/tls/other-ca.crt"
+[ $RC = 1 ] && grep -q "^Error: .*localhost:$TLS_PORT: .*certificate" err && [ "$(wc -l < err)" = 1 ] &&
+  [ -z "$(ls out-tls-ca)" ] && grep -q "GET /v2/redirect/app/manifests/1 .* cert=yes" tls-requests.log &&
+  pass "the registry's CA is not trusted for the host it redirects to: $ERR" ||
+  fail "registry CA applied to the redirect target: rc=$RC $ERR $(cat tls-requests.log)"
+: > tls-requests.log
+tls_pull out-tls "$PWD/tls/ca.crt"
+[ $RC = 0 ] && rm -rf got && unpack_aci out-tls/*.aci got && $TREE compare want/rootfs got/rootfs > /dev/null &&
+  grep -q "GET /v2/redirect/app/blobs/.* host=127.0.0.1:$TLS_PORT cert=yes" tls-requests.log &&
+  grep -q "GET /v2/redirect/app/blobs/.* host=localhost:$TLS_PORT cert=no" tls-requests.log &&
+  ! grep -q "host=localhost:$TLS_PORT cert=yes" tls-requests.log &&
+  pass "the client certificate went to the registry only, not to the redirect target" ||
+  fail "client certificate scope: rc=$RC $ERR $(cat tls-requests.log)"
 
 # Killed (SIGKILL: no handler runs) while a layer is half downloaded: layers are spooled to
 # unnamed files and the ACI is unnamed until complete, so nothing is left anywhere.
