@@ -31,9 +31,6 @@ namespace {
 
 constexpr size_t kMaxPathBytes = 4096;
 constexpr uint64_t kMaxCapturedBytes = 1 << 20;
-// Names of entries read but not yet applied (layers scanned ahead hold theirs) must fit in
-// this, whatever the entry count: it bounds the scan's memory.
-constexpr uint64_t kMaxPendingNameBytes = 2ull << 30;
 
 // Charges what a layer stream yields to a budget shared by all layers of one image, so
 // that --max-unpacked-size bounds the image, not each layer.
@@ -354,16 +351,15 @@ struct Flattener::Impl {
     std::unique_ptr<Reader> open_layer(uint32_t layer, LayerPass pass,
                                        std::atomic<uint64_t>& budget) const {
         return std::make_unique<BudgetReader>(opener(layer, pass), budget,
-                                              options.limits.max_unpacked_bytes,
-                                              layer_name(layer));
+                                              options.limits.max_unpacked_bytes, layer_name(layer));
     }
 
     void charge_name(LayerScan& scan, size_t bytes, const std::string& what) const {
         scan.name_bytes += bytes;
-        if (pending_name_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes >
-            kMaxPendingNameBytes) {
-            throw Error(what + ": entry names add up to more than " +
-                        std::to_string(kMaxPendingNameBytes) + " bytes");
+        const uint64_t limit = options.limits.max_pending_name_bytes;
+        if (pending_name_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes > limit) {
+            throw Error(what + ": entry names add up to more than " + std::to_string(limit) +
+                        " bytes");
         }
     }
 

@@ -175,8 +175,7 @@ HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
     impl_->tls = std::move(tls);
     if (impl_->tls.verify) {
         impl_->bundle = ca_bundle(impl_->tls.extra_ca_files);
-        impl_->system_bundle =
-            impl_->tls.extra_ca_files.empty() ? impl_->bundle : ca_bundle({});
+        impl_->system_bundle = impl_->tls.extra_ca_files.empty() ? impl_->bundle : ca_bundle({});
     }
 }
 

@@ -17,6 +17,9 @@ struct Limits {
     // Decompressed bytes per compressed byte of one stream, past its first 64 MiB. gzip
     // cannot exceed about 1032:1, so only zstd and xz bombs reach the default.
     uint64_t max_compression_ratio = 2000;
+    // Names (and link targets) of entries read but not yet applied to the tree: layers
+    // scanned ahead hold theirs. Bounds the scan's memory whatever the entry count.
+    uint64_t max_pending_name_bytes = 2ull << 30;
 };
 
 }  // namespace d2a

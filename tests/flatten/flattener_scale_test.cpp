@@ -1,7 +1,6 @@
 // Scale cases: inputs whose cost was once quadratic or unbounded. They run against a
 // ctest timeout, never a timing assert: before the fix the hard-link case took hours.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -128,6 +127,38 @@ TEST(FlattenerScale, UnpackedLimitCountsTheWholeImage) {
         EXPECT_NE(std::string(e.what()).find("layers add up to more than 50000 bytes"),
                   std::string::npos)
             << e.what();
+    }
+}
+
+// Names read ahead of the tree are bounded: 100,000 entries of 12-byte names (1.2 MB) pass
+// a 2 MB bound and fail a 1 MB one, naming the layer; two such layers pass the 2 MB bound
+// when scanned one after the other (an applied layer's names are no longer pending).
+TEST(FlattenerScale, PendingNamesAreBounded) {
+    constexpr size_t kEntries = 100'000;
+    auto opener = [&](size_t layer, LayerPass) -> std::unique_ptr<Reader> {
+        return std::make_unique<SyntheticTar>(kEntries, [layer](size_t i) {
+            char name[16];
+            std::snprintf(name, sizeof name, "%c/f%09zu", static_cast<char>('a' + layer), i);
+            return ustar_header(name, '0', "", 0);
+        });
+    };
+    FlattenOptions options;
+    options.add_stdio_links = false;
+    options.limits.max_pending_name_bytes = 2'000'000;
+    Flattener fits(2, opener, options);
+    EXPECT_NO_THROW(fits.scan());
+    CountingSink sink;
+    fits.emit(sink);
+    EXPECT_EQ(sink.entries, 2 * kEntries + 2);  // and the directories a/ and b/
+
+    options.limits.max_pending_name_bytes = 1'000'000;
+    Flattener over(2, opener, options);
+    try {
+        over.scan();
+        FAIL() << "1.2 MB of pending names passed a 1 MB bound";
+    } catch (const Error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "layer 1/2: entry names add up to more than 1000000 bytes");
     }
 }
 
