@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what docker2aci needs on Debian 12 (as root). Idempotent and quiet.
 #   install-deps.sh          build and run (what scripts/demo.sh needs)
+#   install-deps.sh --package  also what `cmake --build build --target package` runs
 #   install-deps.sh --tests  also everything the tests, the sanitizer builds and fuzzing use
 set -euo pipefail
 packages=(
@@ -8,6 +9,9 @@ packages=(
   libarchive-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcxxopts-dev
   libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev
 )
+if [ "${1:-}" = --package ] || [ "${1:-}" = --tests ]; then
+  packages+=(dpkg-dev file)
+fi
 if [ "${1:-}" = --tests ]; then
   packages+=(
     libgtest-dev libgmock-dev dpkg-dev gnupg attr curl gzip xz-utils zstd busybox-static
