@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "aci/manifest.hpp"
 #include "aci/naming.hpp"
 #include "aci/tar_writer.hpp"
@@ -37,9 +40,10 @@ class CountingWriter final : public Writer {
 
 void require_directory(const std::filesystem::path& dir) {
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        throw Error("output directory " + dir.string() + " does not exist");
+    if (::stat(dir.c_str(), &st) != 0) {
+        throw Error("output directory " + dir.string() + ": " + std::strerror(errno));
     }
+    if (!S_ISDIR(st.st_mode)) throw Error("output directory " + dir.string() + " is not a directory");
 }
 
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.

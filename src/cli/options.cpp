@@ -198,6 +198,7 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (o.convert.compression.threads > kMaxThreads)
             throw UsageError("--threads must be 0 (every core) to " + std::to_string(kMaxThreads));
         o.convert.output_dir = r["output-dir"].as<std::string>();
+        if (o.convert.output_dir.empty()) throw UsageError("--output-dir is empty");
         try {
             o.source.platform = Platform::parse(r["platform"].as<std::string>());
             o.source.platform_required = r.count("platform") > 0;

@@ -103,7 +103,9 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
         }
     }
     if (!o.ok()) {
-        err << "Error: " << (several ? o.reference + ": " : "") << o.error << "\n";
+        // In a batch each line names its image, unless the error already starts with it.
+        const bool named = o.error.rfind(o.reference + ":", 0) == 0;
+        err << "Error: " << (several && !named ? o.reference + ": " : "") << o.error << "\n";
         return;
     }
     if (options.json) return;
