@@ -7,6 +7,7 @@ _docker2aci() {
         --compression) COMPREPLY=($(compgen -W "gzip none" -- "$cur")); return ;;
         --platform) COMPREPLY=($(compgen -W "linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6 linux/386 linux/ppc64le linux/s390x" -- "$cur")); return ;;
         -o|--output-dir|--cache-dir|--gpg-home|--cert-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --batch) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --image|--username|--sign-key|--discovery-url|--shard|--jobs|--parallel|--threads|--compression-level|--max-*) return ;;
     esac
@@ -14,7 +15,7 @@ _docker2aci() {
         COMPREPLY=($(compgen -W "--image --nosquash --compression --compression-level --threads
             --output-dir --platform --json --quiet --debug --insecure-skip-verify
             --insecure-allow-http --username --password-stdin --cert-dir --parallel --batch
-            --jobs --shard --cache-dir --force --sign-key --gpg-home --discovery-url --experimental-oci
+            --jobs --shard --cache-dir --force --sign-key --gpg-home --passphrase-file --discovery-url --experimental-oci
             --max-metadata-size --max-unpacked-size --max-compression-ratio --max-entries
             --version --help" -- "$cur"))
         return

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -10,6 +11,7 @@
 
 #include "aci/gzip_block.hpp"
 #include "util/error.hpp"
+#include "util/threads.hpp"
 
 namespace d2a {
 
@@ -33,11 +35,8 @@ class ParallelGzip final : public Writer {
         if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
         for (unsigned i = 0; i < threads; ++i) encoders_.emplace_back(level);
         max_in_flight_ = threads * 2;
-        if (threads > 1) {
-            for (unsigned i = 0; i < threads; ++i) {
-                workers_.emplace_back([this, i] { work(encoders_[i]); });
-            }
-        }
+        // None started (the system refused): blocks are encoded inline, as with one thread.
+        if (threads > 1) workers_ = start_threads(threads, [this](size_t i) { work(encoders_[i]); });
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
     }
@@ -74,7 +73,7 @@ class ParallelGzip final : public Writer {
         uint32_t crc = 0;
         uint64_t size = 0;
         bool done = false;
-        std::string error;
+        std::exception_ptr error;
     };
 
     // Blocks go out in order: the header before the first, each block's CRC combined into
@@ -119,7 +118,7 @@ class ParallelGzip final : public Writer {
             block_done_.wait(lock, [&] { return front->done; });
             in_flight_.pop_front();
         }
-        if (!front->error.empty()) throw Error(front->error);
+        if (front->error) std::rethrow_exception(front->error);
         emit(*front);
     }
 
@@ -133,12 +132,12 @@ class ParallelGzip final : public Writer {
                 block = queue_.front();
                 queue_.pop_front();
             }
-            std::string error;
+            std::exception_ptr error;
             try {
                 block->crc = encoder.encode(block->in, block->out);
                 block->in = {};
-            } catch (const std::exception& e) {  // nothing may escape a thread
-                error = e.what();
+            } catch (...) {  // rethrown in order by drain_front(): nothing may escape a thread
+                error = std::current_exception();
             }
             {
                 std::lock_guard lock(mutex_);

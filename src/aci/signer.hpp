@@ -11,6 +11,9 @@ namespace d2a {
 struct SigningOptions {
     std::string key_id;                   // fingerprint, key id or user id of a secret key
     std::optional<std::string> gpg_home;  // GNUPGHOME to use instead of the default
+    // A file whose first line is the key's passphrase, given to gpg through loopback
+    // pinentry; without it a key behind a passphrase must be unlocked in gpg-agent.
+    std::optional<std::string> passphrase_file;
 };
 
 class Signer {
@@ -19,6 +22,13 @@ class Signer {
     // missing home or a key that cannot sign fails before any image is looked at (also
     // when every image turns out unchanged).
     explicit Signer(SigningOptions options);
+    Signer(const Signer&) = delete;
+    Signer& operator=(const Signer&) = delete;
+    // Stops the gpg-agent that signing started, if none ran before: cron runs must not
+    // pile up agents. One that was already running (a user's own) is left alone.
+    ~Signer();
+    // The same, now: for a process about to exit without running destructors.
+    void stop_started_agent() const;
 
     // An ASCII-armored detached signature of the stream's bytes.
     [[nodiscard]] std::string sign(Reader& data) const;
@@ -29,7 +39,9 @@ class Signer {
 
   private:
     SigningOptions options_;
+    std::string passphrase_;
     std::string fingerprint_;
+    bool stop_agent_ = false;
 };
 
 }  // namespace d2a

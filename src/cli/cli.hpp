@@ -39,6 +39,7 @@ struct CliOptions {
     std::optional<std::string> cache_dir;
     std::optional<std::string> sign_key;
     std::optional<std::string> gpg_home;
+    std::optional<std::string> passphrase_file;
     SourceOptions source;
     ConvertOptions convert;
 };

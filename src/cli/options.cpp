@@ -69,6 +69,8 @@ cxxopts::Options make_parser() {
         ("sign-key", "Write NAME.aci.asc, a detached OpenPGP signature by this secret key, for rkt",
          cxxopts::value<std::string>(), "KEYID")
         ("gpg-home", "GnuPG home directory holding the signing key", cxxopts::value<std::string>(), "DIR")
+        ("passphrase-file", "File whose first line is the signing key's passphrase",
+         cxxopts::value<std::string>(), "FILE")
         ("discovery-url", "Make the output directory an appc discovery site served at URL: names get its host and path as a prefix", cxxopts::value<std::string>(), "URL")
         ("experimental-oci", "Accepted for compatibility; OCI support is always on")
         ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
@@ -162,6 +164,11 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
+        if (r.count("passphrase-file"))
+            o.passphrase_file = r["passphrase-file"].as<std::string>();
+        if ((o.gpg_home || o.passphrase_file) && !o.sign_key)
+            throw UsageError(std::string(o.gpg_home ? "--gpg-home" : "--passphrase-file") +
+                             " needs --sign-key");
         if (r.count("discovery-url")) {
             try {
                 o.convert.site = DiscoverySite::parse(r["discovery-url"].as<std::string>());

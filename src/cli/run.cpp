@@ -1,3 +1,4 @@
+#include <string.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -6,17 +7,19 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <ostream>
-#include <thread>
 
 #include "aci/manifest.hpp"
 #include "aci/signer.hpp"
 #include "cli/cli.hpp"
+#include "cli/interrupts.hpp"
 #include "cli/progress.hpp"
 #include "pipeline/convert_image.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
+#include "util/threads.hpp"
 #include "version.hpp"
 
 namespace d2a::cli {
@@ -215,7 +218,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     std::optional<Signer> signer;
     if (options.sign_key) {
         try {
-            signer.emplace(SigningOptions{*options.sign_key, options.gpg_home});
+            signer.emplace(
+                SigningOptions{*options.sign_key, options.gpg_home, options.passphrase_file});
         } catch (const Error& e) {
             err << "Error: " << e.what() << "\n";
             return 1;
@@ -223,6 +227,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     }
     PipelineOptions pipeline =
         pipeline_options(options, progress.get(), signer ? &*signer : nullptr);
+    if (options.debug) {
+        pipeline.registry.notice = [&](const std::string& message) {
+            std::lock_guard lock(err_mutex);
+            err << "debug: " << Error::one_line(message) << "\n";
+        };
+    }
     if (options.username) {
         if (options.password_stdin) {
             std::string password;
@@ -239,23 +249,47 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     std::atomic<size_t> next{0};
     std::atomic<bool> all_ok{true};
     OutputClaims claims;
+    std::mutex progress_mutex;
+    std::set<size_t> in_progress;  // indexes into refs
     auto worker = [&] {
         for (;;) {
             size_t i = next++;
             if (i >= refs.size()) return;
+            {
+                std::lock_guard lock(progress_mutex);
+                in_progress.insert(i);
+            }
             Outcome o = convert_one(refs[i], i, options, pipeline, claims, err, err_mutex);
             if (!o.ok()) all_ok = false;
-            std::scoped_lock lock(out_mutex, err_mutex);
+            std::scoped_lock lock(out_mutex, err_mutex, progress_mutex);
             report(out, err, options, o, several);
             out << std::flush;
+            in_progress.erase(i);
         }
     };
-    std::vector<std::thread> threads;
-    size_t jobs =
-        std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1));
-    for (size_t i = 1; i < jobs; ++i) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
+    // Only for the process's own streams: a program calling run() keeps its signals.
+    std::optional<InterruptWatcher> interrupts;
+    if (&out == &std::cout && &err == &std::cerr) {
+        interrupts.emplace([&](int signal) {
+            // The locks are kept until the process exits: no other line may follow.
+            out_mutex.lock();
+            err_mutex.lock();
+            progress_mutex.lock();
+            for (size_t i : in_progress) {
+                Outcome o;
+                o.reference = refs[i];
+                o.error = std::string("interrupted by SIG") + sigabbrev_np(signal) +
+                          " before it was converted";
+                report(out, err, options, o, several);
+            }
+            out << std::flush;
+            err << std::flush;
+            if (signer) signer->stop_started_agent();
+        });
+    }
+    run_parallel(
+        std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1)),
+        worker);
     if (options.convert.site) {
         // After every image, so that the list holds them all (and those of earlier runs).
         try {

@@ -11,6 +11,7 @@
 #include "flatten/layer_reader.hpp"
 #include "flatten/path.hpp"
 #include "util/error.hpp"
+#include "util/threads.hpp"
 
 namespace d2a {
 
@@ -513,23 +514,30 @@ struct Flattener::Impl {
                 changed.notify_all();
             }
         };
-        std::vector<std::jthread> pool;
+        std::vector<std::thread> pool;
         // Stops and joins the readers however this scope is left.
         struct Stop {
             std::mutex& mutex;
             std::condition_variable& changed;
             std::atomic<bool>& cancelled;
-            std::vector<std::jthread>& pool;
+            std::vector<std::thread>& pool;
             ~Stop() {
                 {
                     std::lock_guard lock(mutex);
                     cancelled = true;
                 }
                 changed.notify_all();
-                pool.clear();
+                for (auto& t : pool) t.join();
             }
         } stop{mutex, changed, cancelled, pool};
-        for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+        pool = start_threads(threads, [&](size_t) { worker(); });
+        if (pool.empty()) {  // the system refused every thread: read the layers here
+            for (size_t i = first; i < layer_count; ++i) {
+                LayerScan scan = read_layer(static_cast<uint32_t>(i), nullptr);
+                apply_layer(static_cast<uint32_t>(i), scan);
+            }
+            return;
+        }
         for (size_t i = 0; i < count; ++i) {
             std::optional<LayerScan> scan;
             {

@@ -1,7 +1,5 @@
 #include "registry/auth.hpp"
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/process.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
 
@@ -125,41 +124,10 @@ std::string base64_decode(std::string_view in) {
 std::optional<Credentials> credentials_from_helper(const std::string& helper,
                                                    const std::string& server) {
     std::string program = "docker-credential-" + helper;
-    int in_pipe[2], out_pipe[2];
-    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) throw_errno("pipe");
-    pid_t pid = fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
-        dup2(in_pipe[0], 0);
-        dup2(out_pipe[1], 1);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        close(in_pipe[1]);
-        close(out_pipe[0]);
-        execlp(program.c_str(), program.c_str(), "get", static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    close(in_pipe[0]);
-    close(out_pipe[1]);
-    std::string request = server + "\n";
-    // A helper that exits without reading makes this fail; its exit status says why.
-    write_to_pipe(in_pipe[1], request);
-    close(in_pipe[1]);
-    std::string output;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = read(out_pipe[0], buf, sizeof buf);
-        if (n <= 0) break;
-        if (output.size() + static_cast<size_t>(n) > (1 << 20)) break;
-        output.append(buf, static_cast<size_t>(n));
-    }
-    close(out_pipe[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
-        throw Error("credential helper " + program + " could not be run");
-    }
-    if (WEXITSTATUS(status) != 0) return std::nullopt;  // "credentials not found"
+    ProcessResult helper_run = run_process({program, "get"}, server + "\n");
+    if (!helper_run.ran) throw Error("credential helper " + program + " could not be run");
+    if (helper_run.exit_status != 0) return std::nullopt;  // "credentials not found"
+    const std::string& output = helper_run.output;
     json j = parse_untrusted_json(output, "credential helper " + program);
     if (!j.is_object()) throw Error("credential helper " + program + " returned no JSON object");
     auto field = [&](const char* key) {

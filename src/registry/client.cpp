@@ -214,6 +214,14 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
     throw Error(describe_status(unauthorized, what) + "; unsupported authentication scheme");
 }
 
+void RegistryClient::notice_retry(const std::string& what, const std::string& why,
+                                  std::chrono::milliseconds wait, int attempt) const {
+    if (!options_.notice) return;
+    options_.notice(what + ": " + why + "; retrying in " + std::to_string(wait.count()) +
+                    " ms (attempt " + std::to_string(attempt + 1) + " of " +
+                    std::to_string(options_.max_attempts) + ")");
+}
+
 HttpResponse RegistryClient::perform_retrying(const HttpRequest& req, const std::string& what) {
     std::chrono::milliseconds backoff = options_.first_backoff;
     for (int attempt = 1;; ++attempt) {
@@ -223,6 +231,7 @@ HttpResponse RegistryClient::perform_retrying(const HttpRequest& req, const std:
         } catch (const Error& e) {
             // A streamed body may be partly written: its caller resumes with Range.
             if (req.sink || attempt >= options_.max_attempts) throw e.within(what);
+            notice_retry(what, e.what(), backoff, attempt);
             std::this_thread::sleep_for(backoff);
             backoff *= 2;
             continue;
@@ -230,6 +239,7 @@ HttpResponse RegistryClient::perform_retrying(const HttpRequest& req, const std:
         if (transient(r.status) && attempt < options_.max_attempts) {
             auto wait = backoff;
             if (auto ra = r.header("retry-after")) wait = std::max(wait, parse_retry_after(*ra));
+            notice_retry(what, "HTTP " + std::to_string(r.status), wait, attempt);
             std::this_thread::sleep_for(wait);
             backoff *= 2;
             continue;
@@ -356,6 +366,9 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(file_name);
         HttpRequest req;
         req.url = base_url() + "/blobs/" + digest.str();
+        if (options_.notice) {
+            req.on_stall = [this, &what](const std::string& m) { options_.notice(what + ": " + m); };
+        }
         if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
         uint64_t written = have;
         bool first_chunk = true;
@@ -409,6 +422,8 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                             " bytes its descriptor gives");
             // A dropped connection: keep what arrived and resume after a pause.
             if (++failures >= options_.max_attempts) throw Error(failure);
+            notice_retry(what, failure + " after " + std::to_string(written) + " bytes", backoff,
+                         failures);
             std::this_thread::sleep_for(backoff);
             backoff *= 2;
             continue;

@@ -28,6 +28,9 @@ struct RegistryOptions {
     uint64_t max_manifest_bytes = 4 << 20;
     // Any one blob, whatever its descriptor says (or does not say: schema 1 has no sizes).
     uint64_t max_blob_bytes = 64ull << 30;
+    // Told of each retry and of each stall (no data for a while), from any thread: what an
+    // operator watching a slow pull wants to see (--debug).
+    std::function<void(const std::string&)> notice;
 };
 
 struct FetchedManifest {
@@ -71,6 +74,8 @@ class RegistryClient {
     HttpResponse request(HttpRequest req, const std::string& what);
     // Retries transport failures (unless a streamed body began) and 408/429/5xx answers,
     // backing off and obeying Retry-After; token requests use it too.
+    void notice_retry(const std::string& what, const std::string& why,
+                      std::chrono::milliseconds wait, int attempt) const;
     HttpResponse perform_retrying(const HttpRequest& req, const std::string& what);
     // Replaces the shared Authorization after a 401 (unless another client already did).
     void authenticate(const HttpResponse& unauthorized, const std::string& what,

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -113,7 +114,29 @@ struct Transfer {
     const HttpRequest* request;
     std::string error;
     bool aborted = false;
+    std::string host;  // for stall notices
+    curl_off_t last_bytes = -1;
+    std::chrono::steady_clock::time_point last_change = std::chrono::steady_clock::now();
 };
+
+// Reports a transfer that has received nothing for kStallNotice seconds (then again after
+// as long): curl's low-speed limit ends it only after a minute, silently until then.
+int on_transfer_info(void* user, curl_off_t, curl_off_t received, curl_off_t, curl_off_t) {
+    auto* t = static_cast<Transfer*>(user);
+    auto now = std::chrono::steady_clock::now();
+    if (received != t->last_bytes) {
+        t->last_bytes = received;
+        t->last_change = now;
+        return 0;
+    }
+    auto quiet = std::chrono::duration_cast<std::chrono::seconds>(now - t->last_change).count();
+    if (quiet >= kStallNotice) {
+        t->request->on_stall(t->host + ": no data for " + std::to_string(quiet) + " s (" +
+                             std::to_string(received) + " bytes so far)");
+        t->last_change = now;
+    }
+    return 0;
+}
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -189,7 +212,14 @@ HttpResponse HttpClient::perform(HttpRequest request) {
     for (int redirects = 0;; ++redirects) {
         curl_easy_reset(c);
         HttpResponse response;
-        Transfer transfer{&response, &request, "", false};
+        Transfer transfer{&response, &request, "", false, url_host(url)};
+        if (request.on_stall) {
+            curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_transfer_info);
+            curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
+            curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        } else {
+            curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
+        }
         curl_easy_setopt(c, CURLOPT_URL, url.c_str());
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
         if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

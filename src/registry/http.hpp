@@ -43,7 +43,11 @@ struct HttpRequest {
     std::function<bool(long status, const char*, size_t)> sink;
     size_t max_body = 4 << 20;  // for buffered bodies
     long timeout_seconds = 0;   // 0: none (stalls are caught by the low-speed limit)
+    // Told when no byte has arrived for kStallNotice seconds, and again each time as long.
+    std::function<void(const std::string&)> on_stall;
 };
+
+inline constexpr long kStallNotice = 10;
 
 class HttpClient {
   public:

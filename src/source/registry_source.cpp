@@ -12,6 +12,7 @@
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
 #include "util/error.hpp"
+#include "util/threads.hpp"
 #include "util/json.hpp"
 
 namespace d2a {
@@ -147,18 +148,14 @@ void RegistryPull::download() {
     if (options_.observer) options_.observer->started(unique);
     std::atomic<size_t> next{0};
     std::mutex mutex;
-    std::string first_error;
+    std::atomic<bool> failed{false};
     auto worker = [&] {
         try {
             RegistryClient own(ref.registry(), ref.repository(), options_.registry,
                                client_->auth_state());
             for (;;) {
                 size_t i = next++;
-                if (i >= unique.size()) break;
-                {
-                    std::lock_guard lock(mutex);
-                    if (!first_error.empty()) break;
-                }
+                if (i >= unique.size() || failed) break;
                 const Descriptor& d = unique[i];
                 auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
                 Stored stored;
@@ -188,17 +185,14 @@ void RegistryPull::download() {
                 files[d.digest.str()] = std::move(stored);
                 if (fetched) ++downloaded_;
             }
-        } catch (const std::exception& e) {
-            // Nothing may escape a thread: that would end the whole process.
-            std::lock_guard lock(mutex);
-            if (first_error.empty()) first_error = e.what();
+        } catch (...) {  // the others stop taking blobs; run_parallel rethrows it
+            failed = true;
+            throw;
         }
     };
-    std::vector<std::thread> threads;
-    size_t n = std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel)));
-    for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-    if (!first_error.empty()) throw Error(first_error);
+    run_parallel(
+        std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel))),
+        worker);
 
     for (auto& layer : image_.layers) {
         const Stored& stored = files.at(layer.blob_digest->str());

@@ -17,7 +17,6 @@ class Error : public std::runtime_error {
         return Error(std::string(context) + ": " + what());
     }
 
-  private:
     // Messages quote tar names, config values and registry text: line breaks become
     // spaces and other control characters (C0, DEL, C1) "\xNN", so that no input can
     // split the line or send escape sequences to a terminal.

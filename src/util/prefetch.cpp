@@ -1,14 +1,17 @@
 #include "util/prefetch.hpp"
 
 #include <cstring>
+#include <system_error>
 
 namespace d2a {
 
 PrefetchReader::PrefetchReader(std::unique_ptr<Reader> inner, size_t chunk_size, size_t depth)
-    : inner_(std::move(inner)),
-      chunk_size_(chunk_size),
-      depth_(depth),
-      thread_([this] { produce(); }) {}
+    : inner_(std::move(inner)), chunk_size_(chunk_size), depth_(depth) {
+    try {
+        thread_ = std::thread([this] { produce(); });
+    } catch (const std::system_error&) {  // no thread to spare: read() reads directly
+    }
+}
 
 PrefetchReader::~PrefetchReader() {
     {
@@ -16,7 +19,7 @@ PrefetchReader::~PrefetchReader() {
         stopping_ = true;
     }
     changed_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
 }
 
 void PrefetchReader::produce() {
@@ -72,6 +75,7 @@ bool PrefetchReader::next_chunk() {
 
 size_t PrefetchReader::read(void* buf, size_t n) {
     if (n == 0) return 0;
+    if (!thread_.joinable()) return inner_->read(buf, n);
     if (current_pos_ == current_.size() && !next_chunk()) return 0;
     size_t k = std::min(n, current_.size() - current_pos_);
     std::memcpy(buf, current_.data() + current_pos_, k);

@@ -1,5 +1,6 @@
 // Reads a stream ahead on a thread of its own, so that whatever the stream does per byte
-// (decompression, digest checks, file reads) overlaps with the consumer's work.
+// (decompression, digest checks, file reads) overlaps with the consumer's work. When the
+// system refuses the thread, reads go straight to the stream.
 #pragma once
 
 #include <condition_variable>
@@ -43,7 +44,7 @@ class PrefetchReader final : public Reader {
     bool stopping_ = false;
     std::vector<char> current_;
     size_t current_pos_ = 0;
-    std::thread thread_;  // last: starts once everything above exists
+    std::thread thread_;  // started once everything above exists; not joinable if refused
 };
 
 }  // namespace d2a

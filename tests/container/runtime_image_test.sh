@@ -11,8 +11,7 @@ build=${1:-$repo/build}
 make_base_image
 bud Containerfile localhost/docker2aci:latest
 "${B[@]}" push -q localhost/docker2aci:latest "docker-archive:$work/image.tar:docker2aci:latest"
-"$build/docker2aci" -q -o "$work" "$work/image.tar"
-aci=$work/docker2aci-latest-linux-amd64.aci
+aci=$("$build/docker2aci" -q -o "$work" "$work/image.tar")  # docker.io/library/docker2aci
 actool validate "$aci"
 echo "image: $(( $(stat -c %s "$work/image.tar") / 1000000 )) MB as docker-archive, ACI $(( $(stat -c %s "$aci") / 1000000 )) MB"
 
