@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -36,7 +37,9 @@ void check(gpgme_error_t err, const std::string& what) {
 }
 
 std::string home_name(const SigningOptions& options) {
-    return options.gpg_home ? *options.gpg_home : "the default GnuPG home";
+    if (options.gpg_home) return *options.gpg_home;
+    const char* env = std::getenv("GNUPGHOME");
+    return env && *env ? env : "~/.gnupg";
 }
 
 // gpg asks for a passphrase through pinentry, which fails without a terminal ("Inappropriate
