@@ -22,7 +22,7 @@ def serve(name, manifest):
     os.makedirs("store/manifests/" + name)
     open("store/manifests/%s/1" % name, "wb").write(manifest)
     open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
-for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app", "redirect/app",
+for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app", "redirect/app", "plain/app",
              "stall/app", "auth/foreign/app"):
     serve(name, mb)
 # Descriptors without a size (as schema 1 has none) and with an absurd one.
@@ -61,6 +61,8 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 [ $RC = 0 ] && same_tree r429/app && pass "429 then success" || fail "429: $ERR"
 [ "$(grep -c '/v2/r429/app/manifests/1 ' requests.log)" = 2 ] && [ "$(echo "$elapsed >= 1" | bc)" = 1 ] &&
   pass "Retry-After obeyed (${elapsed}s)" || fail "429 retry: $(grep r429 requests.log) after $elapsed s"
+grep -qx "debug: 127.0.0.1:$PORT/r429/app:1: HTTP 429; retrying in 1000 ms (attempt 2 of 5)" err &&
+  pass "--debug reports the retry: $(grep retrying err | head -1)" || fail "no retry notice: $ERR"
 
 pull r503/app
 [ $RC = 0 ] && same_tree r503/app && [ "$(grep -c '/v2/r503/app/manifests/1 ' requests.log)" = 3 ] &&
@@ -151,6 +153,27 @@ tls_pull out-tls "$PWD/tls/ca.crt"
   ! grep -q "host=localhost:$TLS_PORT cert=yes" tls-requests.log &&
   pass "the client certificate went to the registry only, not to the redirect target" ||
   fail "client certificate scope: rc=$RC $ERR $(cat tls-requests.log)"
+
+# A stalled download is reported with --debug long before curl's one-minute limit ends it;
+# killed then, its partial blob stays in the cache's tmp/ and the next pull of that blob
+# (same digest, another repository) resumes it with Range instead of starting over.
+mkdir -p cache-stall
+"$DOCKER2ACI" -o out-stall --debug --insecure-allow-http --cache-dir cache-stall \
+  "docker://127.0.0.1:$PORT/stall/app:1" > /dev/null 2> stall.err &
+victim=$!
+mkdir -p out-stall
+for _ in $(seq 250); do grep -q "no data for" stall.err && break; sleep 0.1; done
+kill -9 "$victim"; wait "$victim" 2> /dev/null || true
+grep -Eq "^debug: blob sha256:[0-9a-f]{64}: 127.0.0.1:$PORT: no data for 1[0-9] s \([0-9]+ bytes so far\)$" stall.err &&
+  pass "a stall is reported: $(grep 'no data' stall.err | head -1)" || fail "no stall notice: $(cat stall.err)"
+partial=$(find cache-stall/tmp -type f -size +100k)
+partial_size=$(stat -c %s $partial 2> /dev/null || echo none)
+[ -n "$partial" ] && pass "the killed pull's partial blob is in the cache: $partial_size bytes" ||
+  fail "no partial: $(ls -la cache-stall/tmp)"
+pull plain/app --cache-dir cache-stall
+[ $RC = 0 ] && same_tree plain/app && grep -q "GET /v2/plain/app/blobs/sha256:[0-9a-f]* range=bytes=$partial_size- " requests.log &&
+  [ -z "$(find cache-stall/tmp -type f)" ] && pass "the next pull resumed it with Range and left tmp/ empty" ||
+  fail "resume: rc=$RC $ERR $(grep plain/app requests.log) $(ls cache-stall/tmp)"
 
 # Killed (SIGKILL: no handler runs) while a layer is half downloaded: layers are spooled to
 # unnamed files and the ACI is unnamed until complete, so nothing is left anywhere.
