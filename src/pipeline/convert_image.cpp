@@ -92,16 +92,12 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
             return outcome;
         }
     }
-    if (registry) {
-        registry->download();
-        outcome.image = registry->image();
-        outcome.blobs_downloaded = registry->blobs_downloaded();
-    }
     if (options.layered) {
         outcome.results = convert_layered(outcome.image, options.convert);
     } else {
         outcome.results.push_back(convert_squashed(outcome.image, options.convert));
     }
+    if (registry) outcome.blobs_downloaded = registry->blobs_downloaded();
     publish(outcome.results, options.signer);
     return outcome;
 }

@@ -1,7 +1,8 @@
 // One image, from a reference to ACIs in place: the library call a program makes.
 //
 //   reference ─▶ source (local file, OCI layout, registry) ─▶ up-to-date check
-//             ─▶ download ─▶ flatten + write (aci/) ─▶ sign ─▶ rename into place
+//             ─▶ flatten + write (aci/; a registry image's layers download when first
+//                read, so an unchanged image downloads nothing) ─▶ sign ─▶ rename into place
 //
 // Nothing here prints: progress goes to the DownloadObserver, the result comes back as an
 // ImageOutcome, failures as d2a::Error.

@@ -1,13 +1,13 @@
 // docker://[REGISTRY/]NAME[:TAG|@DIGEST]: manifest (or index, then the platform's
-// manifest), config, and layers downloaded in parallel into the cache or unnamed scratch
-// files, each verified before use.
+// manifest) and config at once; the layers when first opened, downloaded in parallel into
+// the cache or unnamed scratch files, each verified before use.
 #include "source/registry_source.hpp"
 
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <exception>
 #include <set>
-#include <thread>
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
@@ -55,6 +55,125 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
 
 }  // namespace
 
+// Every layer blob of one pull, downloaded once on first use: a layer opener may be called
+// from any thread; the first call fetches every blob (in parallel, a bounded number at a
+// time), the others wait for it. A failure is kept and given to every later opener, so
+// nothing is fetched twice.
+class RegistryPull::LayerBlobs {
+  public:
+    LayerBlobs(const PullOptions& options, Reference reference, std::shared_ptr<AuthState> auth,
+               std::optional<BlobCache> cache, std::vector<Descriptor> blobs)
+        : options_(options),
+          reference_(std::move(reference)),
+          auth_(std::move(auth)),
+          cache_(std::move(cache)),
+          blobs_(std::move(blobs)) {}
+
+    // The verified blob: the descriptor the download checked, never the cache file's name
+    // again; every read verifies once more (open_layer_tar).
+    std::unique_ptr<Reader> open(const Digest& digest) {
+        std::lock_guard lock(mutex_);
+        if (!done_) {
+            try {
+                download_all();
+            } catch (...) {  // kept for every later opener, and thrown to this one
+                error_ = std::current_exception();
+            }
+            done_ = true;
+        }
+        if (error_) std::rethrow_exception(error_);
+        const Stored& stored = files_.at(digest.str());
+        return std::make_unique<RangeReader>(stored.file, 0, stored.size, stored.name);
+    }
+
+    size_t downloaded() {
+        std::lock_guard lock(mutex_);
+        return downloaded_;
+    }
+
+  private:
+    // Where a blob is: a cache file, or an unnamed scratch file that vanishes with the
+    // process however it ends (a killed pull leaves nothing behind).
+    struct Stored {
+        std::string name;  // for messages
+        std::shared_ptr<FileDescriptor> file;
+        uint64_t size = 0;
+    };
+
+    // Each distinct blob once. Runs under mutex_ (held by open()).
+    void download_all() {
+        std::vector<Descriptor> unique;
+        std::set<std::string> seen;
+        for (const auto& b : blobs_) {
+            if (seen.insert(b.digest.str()).second) unique.push_back(b);
+        }
+        if (options_.observer) options_.observer->started(unique);
+        std::atomic<size_t> next{0};
+        std::mutex files_mutex;
+        std::atomic<bool> failed{false};
+        auto worker = [&] {
+            try {
+                RegistryClient own(reference_.registry(), reference_.repository(),
+                                   options_.registry, auth_);
+                for (;;) {
+                    size_t i = next++;
+                    if (i >= unique.size() || failed) break;
+                    Stored stored;
+                    bool fetched = fetch(own, i, unique[i], stored);
+                    std::lock_guard lock(files_mutex);
+                    files_[unique[i].digest.str()] = std::move(stored);
+                    if (fetched) ++downloaded_;
+                }
+            } catch (...) {  // the others stop taking blobs; run_parallel rethrows it
+                failed = true;
+                throw;
+            }
+        };
+        run_parallel(
+            std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel))),
+            worker);
+    }
+
+    // One blob into `stored`; false when the cache had it.
+    bool fetch(RegistryClient& client, size_t index, const Descriptor& d, Stored& stored) {
+        auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
+        bool fetched = true;
+        std::function<void(uint64_t)> on_bytes;
+        if (options_.observer) {
+            on_bytes = [this, index, &d](uint64_t done) {
+                options_.observer->progress(index, d, done);
+            };
+        }
+        if (cache_) {
+            CachedBlob blob = cache_->get(
+                d.digest,
+                [&](const FileDescriptor& file, const std::string& name) {
+                    client.fetch_blob(d.digest, size, file, name, on_bytes);
+                },
+                &fetched);
+            stored = {blob.path.string(), blob.file, blob.size};
+        } else {
+            stored.file = std::make_shared<FileDescriptor>(make_scratch_file());
+            stored.name = "scratch copy of " + d.digest.str();
+            client.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes);
+            stored.size = file_size(stored.file->get());
+        }
+        if (options_.observer) options_.observer->finished(index, d, stored.size, !fetched);
+        return fetched;
+    }
+
+    const PullOptions options_;
+    const Reference reference_;
+    const std::shared_ptr<AuthState> auth_;
+    const std::optional<BlobCache> cache_;
+    const std::vector<Descriptor> blobs_;
+    std::mutex mutex_;
+    bool done_ = false;
+    std::exception_ptr error_;
+    std::map<std::string, Stored> files_;
+    size_t downloaded_ = 0;
+};
+
 RegistryPull::RegistryPull(const std::string& reference_text, PullOptions options)
     : options_(std::move(options)) {
     Reference ref = Reference::parse(reference_text);
@@ -74,6 +193,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
         manifest = client_->fetch_manifest(chosen.digest.str());
     }
 
+    std::vector<Descriptor> descriptors;  // of the layer blobs
     image_.source_kind = "registry";
     image_.reference = ref;
     image_.manifest_digest = manifest.digest.str();
@@ -81,7 +201,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     if (is_schema1_media_type(manifest.media_type)) {
         load_schema1(doc, image_, what + " manifest");
         for (const auto& l : image_.layers)
-            blobs_.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
+            descriptors.push_back(Descriptor{"", *l.blob_digest, 0, {}, {}});
     } else {
         if (!manifest.media_type.empty() && !is_manifest_media_type(manifest.media_type)) {
             throw Error(what + ": unsupported manifest media type " + manifest.media_type);
@@ -111,10 +231,17 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
             if (parsed.layers[i].size) layer.blob_size = parsed.layers[i].size;
             if (i < image_.config.diff_ids.size()) layer.diff_id = image_.config.diff_ids[i];
             image_.layers.push_back(std::move(layer));
-            blobs_.push_back(parsed.layers[i]);
+            descriptors.push_back(parsed.layers[i]);
         }
     }
-    for (auto& layer : image_.layers) layer.description = layer.blob_digest->str();
+    blobs_ = std::make_shared<LayerBlobs>(options_, ref, client_->auth_state(), cache_,
+                                          std::move(descriptors));
+    for (auto& layer : image_.layers) {
+        layer.description = layer.blob_digest->str();
+        layer.open_blob = [blobs = blobs_, digest = *layer.blob_digest] {
+            return blobs->open(digest);
+        };
+    }
 }
 
 RegistryPull::~RegistryPull() = default;
@@ -129,80 +256,8 @@ std::string RegistryPull::cached_config(const Digest& digest) const {
     return Digest::of(text, digest.algorithm) == digest ? text : "";
 }
 
-void RegistryPull::download() {
-    // Each distinct blob once, a bounded number at a time.
-    std::vector<Descriptor> unique;
-    std::set<std::string> seen;
-    for (const auto& b : blobs_) {
-        if (seen.insert(b.digest.str()).second) unique.push_back(b);
-    }
-    const Reference& ref = *image_.reference;
-    // Where each blob is: a cache file, or an unnamed scratch file that vanishes with the
-    // process however it ends (a killed pull leaves nothing behind).
-    struct Stored {
-        std::string name;  // for messages
-        std::shared_ptr<FileDescriptor> file;
-        uint64_t size = 0;
-    };
-    std::map<std::string, Stored> files;
-    if (options_.observer) options_.observer->started(unique);
-    std::atomic<size_t> next{0};
-    std::mutex mutex;
-    std::atomic<bool> failed{false};
-    auto worker = [&] {
-        try {
-            RegistryClient own(ref.registry(), ref.repository(), options_.registry,
-                               client_->auth_state());
-            for (;;) {
-                size_t i = next++;
-                if (i >= unique.size() || failed) break;
-                const Descriptor& d = unique[i];
-                auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
-                Stored stored;
-                bool fetched = true;
-                std::function<void(uint64_t)> on_bytes;
-                if (options_.observer) {
-                    on_bytes = [this, i, &d](uint64_t done) {
-                        options_.observer->progress(i, d, done);
-                    };
-                }
-                if (cache_) {
-                    CachedBlob blob = cache_->get(
-                        d.digest,
-                        [&](const FileDescriptor& file, const std::string& name) {
-                            own.fetch_blob(d.digest, size, file, name, on_bytes);
-                        },
-                        &fetched);
-                    stored = {blob.path.string(), blob.file, blob.size};
-                } else {
-                    stored.file = std::make_shared<FileDescriptor>(make_scratch_file());
-                    stored.name = "scratch copy of " + d.digest.str();
-                    own.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes);
-                    stored.size = file_size(stored.file->get());
-                }
-                if (options_.observer) options_.observer->finished(i, d, stored.size, !fetched);
-                std::lock_guard lock(mutex);
-                files[d.digest.str()] = std::move(stored);
-                if (fetched) ++downloaded_;
-            }
-        } catch (...) {  // the others stop taking blobs; run_parallel rethrows it
-            failed = true;
-            throw;
-        }
-    };
-    run_parallel(
-        std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel))),
-        worker);
-
-    for (auto& layer : image_.layers) {
-        const Stored& stored = files.at(layer.blob_digest->str());
-        layer.blob_size = stored.size;
-        // The descriptor the download verified, never the cache file's name again; every
-        // read verifies once more (open_layer_tar).
-        layer.open_blob = [fd = stored.file, size = stored.size, name = stored.name] {
-            return std::unique_ptr<Reader>(std::make_unique<RangeReader>(fd, 0, size, name));
-        };
-    }
+size_t RegistryPull::blobs_downloaded() const {
+    return blobs_->downloaded();
 }
 
 }  // namespace d2a

@@ -37,26 +37,25 @@ struct PullOptions {
 
 class RegistryPull {
   public:
-    // Fetches the manifest (through an index for the platform) and the config.
+    // Fetches the manifest (through an index for the platform) and the config. The image
+    // is whole: opening any of its layers downloads every layer blob once (and waits for
+    // that), so that an image found up to date downloads nothing.
     RegistryPull(const std::string& reference, PullOptions options);
     ~RegistryPull();
 
-    // The image, its layers not yet openable until download().
     [[nodiscard]] const Image& image() const { return image_; }
-    // Downloads every layer blob once (into the cache, or into unnamed scratch files),
-    // verified.
-    void download();
-    [[nodiscard]] size_t blobs_downloaded() const { return downloaded_; }
+    // Blobs fetched from the registry so far (not found in the cache).
+    [[nodiscard]] size_t blobs_downloaded() const;
 
   private:
+    class LayerBlobs;
     // The config from the cache, checked; empty when it is not there.
     std::string cached_config(const Digest& digest) const;
     PullOptions options_;
     std::unique_ptr<RegistryClient> client_;
     std::optional<BlobCache> cache_;
     Image image_;
-    std::vector<Descriptor> blobs_;
-    size_t downloaded_ = 0;
+    std::shared_ptr<LayerBlobs> blobs_;
 };
 
 }  // namespace d2a
