@@ -14,6 +14,13 @@ bud Containerfile localhost/docker2aci:latest
 aci=$("$build/docker2aci" -q -o "$work" "$work/image.tar")  # docker.io/library/docker2aci
 actool validate "$aci"
 echo "image: $(( $(stat -c %s "$work/image.tar") / 1000000 )) MB as docker-archive, ACI $(( $(stat -c %s "$aci") / 1000000 )) MB"
+python3 - "$work/image.tar" <<'PY'
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+for i, name in enumerate(json.load(t.extractfile("manifest.json"))[0]["Layers"]):
+    size = t.getmember(name).size
+    print("layer %d: %d MB%s" % (i + 1, size // 1000000, " (the debootstrap base)" if i == 0 else ""))
+PY
 
 mkdir "$work/aci" && tar -xzf "$aci" -C "$work/aci"
 root=$work/aci/rootfs
