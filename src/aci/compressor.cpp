@@ -178,12 +178,13 @@ class ParallelGzip final : public Writer {
 
 }  // namespace
 
-std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, Writer& sink) {
+std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, unsigned threads,
+                                        Writer& sink) {
     if (options.kind == OutputCompression::none) return std::make_unique<PassThrough>(sink);
     if (options.level < 1 || options.level > 12) {
         throw Error("compression level must be 1 to 12, not " + std::to_string(options.level));
     }
-    return std::make_unique<ParallelGzip>(sink, options.level, options.threads);
+    return std::make_unique<ParallelGzip>(sink, options.level, threads);
 }
 
 }  // namespace d2a

@@ -16,11 +16,12 @@ enum class OutputCompression { none, gzip };
 
 struct CompressionOptions {
     OutputCompression kind = OutputCompression::gzip;
-    int level = 6;         // 1..12 (libdeflate levels)
-    unsigned threads = 0;  // 0: every core
+    int level = 6;  // 1..12 (libdeflate levels)
 };
 
-std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, Writer& sink);
+// `threads` deflate blocks at once (0: one per core; the output is the same whatever it is).
+std::unique_ptr<Writer> make_compressor(const CompressionOptions& options, unsigned threads,
+                                        Writer& sink);
 
 // Passes bytes on while hashing them (the rkt image ID is SHA-512 of the plain tar).
 class HashingWriter final : public Writer {

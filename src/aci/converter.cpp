@@ -48,9 +48,9 @@ void require_directory(const std::filesystem::path& dir) {
 
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
 void write_aci(Writer& file, const std::string& manifest_text, const std::optional<Entry>& root,
-               Flattener& flattener, const CompressionOptions& compression, ConvertResult& result) {
+               Flattener& flattener, const ConvertOptions& options, ConvertResult& result) {
     CountingWriter counted(file);
-    auto compressor = make_compressor(compression, counted);
+    auto compressor = make_compressor(options.compression, options.threads, counted);
     HashingWriter hashed(*compressor, HashAlgorithm::sha512);
     {
         AciTarWriter tar(hashed);
@@ -116,7 +116,7 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     FlattenOptions flatten_options;
     flatten_options.limits = options.limits;
     flatten_options.capture_paths = {"etc/passwd"};
-    flatten_options.scan_threads = options.compression.threads;
+    flatten_options.scan_threads = options.threads;
     Flattener flattener(image.layers.size(), opener_for(image, options.limits), flatten_options);
     auto start = Clock::now();
     flattener.scan();
@@ -126,8 +126,8 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
         build_manifest({&image, flattener.captured("etc/passwd"), options.name_prefix()});
     result.file = new_output_file(result.path);
     start = Clock::now();
-    write_aci(*result.file, result.manifest.dump(), flattener.root_entry(), flattener,
-              options.compression, result);
+    write_aci(*result.file, result.manifest.dump(), flattener.root_entry(), flattener, options,
+              result);
     result.write_time = since(start);
     start = Clock::now();
     result.file->sync();
@@ -147,7 +147,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     FlattenOptions final_options;
     final_options.limits = options.limits;
     final_options.capture_paths = {"etc/passwd"};
-    final_options.scan_threads = options.compression.threads;
+    final_options.scan_threads = options.threads;
     Flattener final_tree(n, opener, final_options);
     final_tree.scan();
     const nlohmann::json top_manifest =
@@ -206,8 +206,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         result.manifest = manifest;
         result.path = paths[i];
         result.file = new_output_file(result.path);
-        write_aci(*result.file, manifest.dump(), layer.root_entry(), layer, options.compression,
-                  result);
+        write_aci(*result.file, manifest.dump(), layer.root_entry(), layer, options, result);
         result.file->sync();
         results.push_back(std::move(result));
     }

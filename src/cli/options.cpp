@@ -200,9 +200,9 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (o.convert.compression.level < 1 || o.convert.compression.level > 12) {
             throw UsageError("--compression-level must be 1 to 12");
         }
-        o.convert.compression.threads = r["threads"].as<unsigned>();
+        o.convert.threads = r["threads"].as<unsigned>();
         // Threads beyond a few per core only cost memory and starve other processes.
-        if (o.convert.compression.threads > kMaxThreads)
+        if (o.convert.threads > kMaxThreads)
             throw UsageError("--threads must be 0 (every core) to " + std::to_string(kMaxThreads));
         o.convert.output_dir = r["output-dir"].as<std::string>();
         if (o.convert.output_dir.empty()) throw UsageError("--output-dir is empty");

@@ -22,7 +22,7 @@ class StringWriter final : public Writer {
 
 std::string gzip(const std::string& in, unsigned threads, int level = 6) {
     StringWriter out;
-    auto c = make_compressor({OutputCompression::gzip, level, threads}, out);
+    auto c = make_compressor({OutputCompression::gzip, level}, threads, out);
     // Odd write sizes cross block boundaries at arbitrary points.
     for (size_t i = 0; i < in.size(); i += 77777)
         c->write(in.data() + i, std::min<size_t>(77777, in.size() - i));
@@ -195,7 +195,7 @@ TEST(Compressor, EmptyInputIsAValidGzipStream) {
 
 TEST(Compressor, NoneIsIdentity) {
     StringWriter out;
-    auto c = make_compressor({OutputCompression::none, 6, 0}, out);
+    auto c = make_compressor({OutputCompression::none, 6}, 0, out);
     c->write("abc", 3);
     c->finish();
     EXPECT_EQ(out.data, "abc");
