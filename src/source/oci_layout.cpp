@@ -15,8 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kMaxIndexDepth = 4;
-
 std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& limits,
                       const std::string& what) {
     if (d.size > limits.max_metadata_bytes) {
@@ -39,21 +37,6 @@ std::string read_blob(const Bundle& bundle, const Descriptor& d, const Limits& l
 }
 
 }  // namespace
-
-json parse_metadata_json(const std::string& text, const std::string& what) {
-    return parse_untrusted_json(text, what);
-}
-
-void check_layer_count(const ImageConfig& config, size_t layers, const std::string& where) {
-    if (config.has_rootfs && config.diff_ids.size() != layers) {
-        throw Error(where + " lists " + std::to_string(layers) + " layers but the config has " +
-                    std::to_string(config.diff_ids.size()) + " diff_ids");
-    }
-}
-
-std::string blob_path(const Digest& digest) {
-    return "blobs/" + digest.algorithm_name() + "/" + digest.hex;
-}
 
 std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Digest& config,
                                                 const Limits& limits) {

@@ -11,6 +11,7 @@
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
+#include "source/source.hpp"
 #include "util/error.hpp"
 #include "util/threads.hpp"
 #include "util/json.hpp"
@@ -20,8 +21,6 @@ namespace d2a {
 using nlohmann::json;
 
 namespace {
-
-constexpr int kMaxIndexDepth = 4;
 
 // Schema 1 (legacy, read-only): layers come top first as fsLayers, the config is the
 // first history entry's v1Compatibility JSON.

@@ -38,6 +38,9 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
 std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Digest& config,
                                                 const Limits& limits);
 
+// Indexes nested deeper than this are refused (a loop of indexes would never end).
+inline constexpr int kMaxIndexDepth = 4;
+
 // "blobs/sha256/<hex>" for a validated digest.
 std::string blob_path(const Digest& digest);
 

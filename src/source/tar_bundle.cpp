@@ -1,5 +1,14 @@
 // A small tar indexer: headers only, data located by offset. Handles ustar, GNU long
 // names and base-256 numbers, and PAX path/linkpath/size records.
+//
+// Why not libarchive, which reads the layers: an outer archive is read by random access,
+// each member opened on its own and several at once (layers read in parallel, metadata
+// files in any order, symlinked layer.tar entries followed), straight from the file by
+// offset with pread. libarchive reads an archive as one forward stream; reopening it per
+// member would re-read the whole archive each time, or spool members to disk. The indexer
+// reads only headers (the outer format is plain tar: compressed outer archives are first
+// decompressed to a seekable file by local_input), and its limits are fuzzed
+// (fuzz/fuzz_tar_index.cpp) and unit-tested (tests/source/tar_bundle_test.cpp).
 #include <sys/stat.h>
 #include <unistd.h>
 
