@@ -21,6 +21,20 @@ for i, name in enumerate(json.load(t.extractfile("manifest.json"))[0]["Layers"])
     size = t.getmember(name).size
     print("layer %d: %d MB%s" % (i + 1, size // 1000000, " (the debootstrap base)" if i == 0 else ""))
 PY
+# What the runtime layer holds, biggest first (what a smaller image would have to drop).
+python3 - "$work/image.tar" <<'PY'
+import io, json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+layer = json.load(t.extractfile("manifest.json"))[0]["Layers"][-1]
+inner = tarfile.open(fileobj=io.BytesIO(t.extractfile(layer).read()))
+by_dir = {}
+for m in inner.getmembers():
+    if m.isfile():
+        top = "/".join(m.name.split("/")[:4])
+        by_dir[top] = by_dir.get(top, 0) + m.size
+for name, size in sorted(by_dir.items(), key=lambda kv: -kv[1])[:8]:
+    print("  %6.1f MB  %s" % (size / 1e6, name))
+PY
 
 mkdir "$work/aci" && tar -xzf "$aci" -C "$work/aci"
 root=$work/aci/rootfs
