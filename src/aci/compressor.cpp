@@ -1,13 +1,13 @@
 #include "aci/compressor.hpp"
 
+#include <zlib.h>
+
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <zlib.h>
 
 #include "aci/gzip_block.hpp"
 #include "util/error.hpp"
@@ -36,7 +36,8 @@ class ParallelGzip final : public Writer {
         for (unsigned i = 0; i < threads; ++i) encoders_.emplace_back(level);
         max_in_flight_ = threads * 2;
         // None started (the system refused): blocks are encoded inline, as with one thread.
-        if (threads > 1) workers_ = start_threads(threads, [this](size_t i) { work(encoders_[i]); });
+        if (threads > 1)
+            workers_ = start_threads(threads, [this](size_t i) { work(encoders_[i]); });
         current_ = std::make_shared<Block>();
         current_->in.reserve(kBlockSize);
     }
@@ -86,8 +87,8 @@ class ParallelGzip final : public Writer {
             header_written_ = true;
         }
         sink_.write(block.out.data(), block.out.size());
-        crc_ = static_cast<uint32_t>(
-            crc32_combine(crc_, block.crc, static_cast<z_off_t>(block.size)));
+        crc_ =
+            static_cast<uint32_t>(crc32_combine(crc_, block.crc, static_cast<z_off_t>(block.size)));
         size_ += block.size;
     }
 

@@ -43,7 +43,8 @@ void require_directory(const std::filesystem::path& dir) {
     if (::stat(dir.c_str(), &st) != 0) {
         throw Error("output directory " + dir.string() + ": " + std::strerror(errno));
     }
-    if (!S_ISDIR(st.st_mode)) throw Error("output directory " + dir.string() + " is not a directory");
+    if (!S_ISDIR(st.st_mode))
+        throw Error("output directory " + dir.string() + " is not a directory");
 }
 
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
@@ -92,8 +93,8 @@ std::filesystem::path aci_output_path(const ConvertOptions& options, const std::
                                      : options.output_dir / file_name;
 }
 
-std::vector<std::filesystem::path> aci_output_paths(const Image& image, const ConvertOptions& options,
-                                                    bool layered) {
+std::vector<std::filesystem::path> aci_output_paths(const Image& image,
+                                                    const ConvertOptions& options, bool layered) {
     AciNaming naming = aci_naming(image, options.name_prefix());
     const size_t n = image.layers.size();
     if (!layered || n <= 1) return {aci_output_path(options, naming.file_name)};

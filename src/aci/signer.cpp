@@ -92,8 +92,7 @@ Context new_context(const SigningOptions& options, const std::string* passphrase
     gpgme_set_armor(ctx.get(), 1);
     if (passphrase) {
         check(gpgme_set_pinentry_mode(ctx.get(), GPGME_PINENTRY_MODE_LOOPBACK), "pinentry");
-        gpgme_set_passphrase_cb(ctx.get(), &give_passphrase,
-                                const_cast<std::string*>(passphrase));
+        gpgme_set_passphrase_cb(ctx.get(), &give_passphrase, const_cast<std::string*>(passphrase));
     }
     return ctx;
 }
@@ -253,7 +252,8 @@ bool Signer::verifies(Reader& data, const std::string& signature) const {
     Data sig(raw_sig);
     gpgme_data_cbs callbacks;
     Data text = data_from(data, callbacks);
-    if (gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr) != GPG_ERR_NO_ERROR) return false;
+    if (gpgme_op_verify(ctx.get(), sig.get(), text.get(), nullptr) != GPG_ERR_NO_ERROR)
+        return false;
     gpgme_verify_result_t result = gpgme_op_verify_result(ctx.get());
     if (!result || !result->signatures) return false;
     Key key = secret_key(ctx.get(), options_);

@@ -5,11 +5,11 @@
 // resumed by the next run.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <functional>
 #include <thread>
-
-#include <signal.h>
 
 namespace d2a::cli {
 

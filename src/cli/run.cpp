@@ -7,8 +7,8 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <ostream>
+#include <set>
 
 #include "aci/manifest.hpp"
 #include "aci/signer.hpp"
@@ -96,8 +96,8 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
                 j["imageId"] = r.image_id;
                 j["name"] = r.manifest["name"];
                 if (options.convert.site) {
-                    j["discoveryName"] =
-                        r.manifest["name"].get<std::string>() + ":" + aci_naming(o.image->image).version;
+                    j["discoveryName"] = r.manifest["name"].get<std::string>() + ":" +
+                                         aci_naming(o.image->image).version;
                 }
                 j["size"] = r.file_bytes;
                 j["skipped"] = false;
@@ -149,9 +149,8 @@ void print_debug(std::ostream& err, const std::string& ref, const ImageOutcome& 
         err << "debug: " << r.path.string() << ": " << r.stats.emitted_entries << " entries, "
             << r.tar_bytes << " tar bytes, " << r.file_bytes << " written\n";
         if (r.write_time.count() > 0) {
-            err << "debug: " << r.path.string() << ": scan " << r.scan_time.count()
-                << " ms, write " << r.write_time.count() << " ms, sync " << r.sync_time.count()
-                << " ms\n";
+            err << "debug: " << r.path.string() << ": scan " << r.scan_time.count() << " ms, write "
+                << r.write_time.count() << " ms, sync " << r.sync_time.count() << " ms\n";
         }
     }
     if (image.image.source_kind == "registry")
@@ -169,8 +168,9 @@ Outcome convert_one(const std::string& ref, size_t index, const CliOptions& cli,
         o.image = convert_image(ref, options, &claims, index);
         if (cli.debug) {
             std::lock_guard lock(err_mutex);
-            print_debug(err, ref, *o.image,
-                        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
+            print_debug(
+                err, ref, *o.image,
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
         }
     } catch (const Error& e) {
         o.error = e.what();

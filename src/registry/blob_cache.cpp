@@ -50,8 +50,8 @@ void ensure_directory(const std::filesystem::path& dir, const std::filesystem::p
     std::filesystem::create_directories(dir, ec);
     if (!ec && std::filesystem::is_directory(dir, ec)) return;
     std::error_code exists_ec;
-    const bool other_kind = std::filesystem::exists(dir, exists_ec) &&
-                            !std::filesystem::is_directory(dir, exists_ec);
+    const bool other_kind =
+        std::filesystem::exists(dir, exists_ec) && !std::filesystem::is_directory(dir, exists_ec);
     throw Error("cache directory " + cache.string() + ": " + dir.string() +
                 (other_kind ? " is not a directory" : ": " + ec.message()));
 }
@@ -129,8 +129,8 @@ void BlobCache::commit(Download& download, const Digest& digest) const {
     if (ec) {
         std::error_code ignored;
         std::filesystem::remove(download.path, ignored);
-        throw Error("cache: storing " + digest.str() + " in " +
-                    final_path.parent_path().string() + ": " + ec.message());
+        throw Error("cache: storing " + digest.str() + " in " + final_path.parent_path().string() +
+                    ": " + ec.message());
     }
     download.path = final_path;
 }

@@ -367,7 +367,9 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         HttpRequest req;
         req.url = base_url() + "/blobs/" + digest.str();
         if (options_.notice) {
-            req.on_stall = [this, &what](const std::string& m) { options_.notice(what + ": " + m); };
+            req.on_stall = [this, &what](const std::string& m) {
+                options_.notice(what + ": " + m);
+            };
         }
         if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
         uint64_t written = have;

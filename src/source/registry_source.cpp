@@ -4,17 +4,17 @@
 #include "source/registry_source.hpp"
 
 #include <atomic>
+#include <exception>
 #include <map>
 #include <mutex>
-#include <exception>
 #include <set>
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
-#include "util/threads.hpp"
 #include "util/json.hpp"
+#include "util/threads.hpp"
 
 namespace d2a {
 
@@ -219,11 +219,10 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
         for (size_t i = 0; i < parsed.layers.size(); ++i) {
             // Refused before any download starts, not after the others have run.
             if (parsed.layers[i].size > options_.registry.max_blob_bytes) {
-                throw Error(what + ": layer " + parsed.layers[i].digest.str() +
-                            ": its descriptor gives " + std::to_string(parsed.layers[i].size) +
-                            " bytes, more than the limit of " +
-                            std::to_string(options_.registry.max_blob_bytes) +
-                            " (--max-unpacked-size)");
+                throw Error(
+                    what + ": layer " + parsed.layers[i].digest.str() + ": its descriptor gives " +
+                    std::to_string(parsed.layers[i].size) + " bytes, more than the limit of " +
+                    std::to_string(options_.registry.max_blob_bytes) + " (--max-unpacked-size)");
             }
             LayerSource layer;
             layer.blob_digest = parsed.layers[i].digest;

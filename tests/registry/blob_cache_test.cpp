@@ -106,7 +106,8 @@ TEST_F(BlobCacheTest, WrongPartialIsStartedOver) {
     CachedBlob blob = cache.get(digest_, [&](const FileDescriptor& file, const std::string&) {
         ++calls;
         uint64_t have = file_size(file.get());
-        ASSERT_EQ(::lseek(file.get(), static_cast<off_t>(have), SEEK_SET), static_cast<off_t>(have));
+        ASSERT_EQ(::lseek(file.get(), static_cast<off_t>(have), SEEK_SET),
+                  static_cast<off_t>(have));
         write_fully(file.get(), content_.data() + have, content_.size() - have, "test");
         if (!file_has_digest(file, digest_)) throw Error("digest mismatch");
     });
