@@ -44,10 +44,12 @@ jq -c '.app | {exec, user, group}' "$work/aci/manifest"
 for f in usr/bin/docker2aci usr/bin/gpg usr/bin/gpg-agent etc/ssl/certs/ca-certificates.crt; do
   [ -e "$root/$f" ] || { echo "missing /$f"; exit 1; }
 done
-for f in usr/bin/cmake usr/bin/g++ usr/bin/cc usr/bin/ninja src usr/include/archive.h; do
+for f in usr/bin/cmake usr/bin/g++ usr/bin/cc usr/bin/ninja src usr/include/archive.h tmp/docker2aci.deb; do
   [ ! -e "$root/$f" ] || { echo "build leftovers in the runtime image: /$f"; exit 1; }
 done
 file "$root/usr/bin/docker2aci" | grep -q ', stripped' || { echo "binary not stripped"; exit 1; }
+[ -z "$(find "$root/var/cache/apt/archives" "$root/var/lib/apt/lists" -name '*.deb' -o -name '*_Packages' 2>/dev/null)" ] ||
+  { echo "apt's downloads or lists left in the runtime image"; exit 1; }
 echo "holds the binary, CA certificates and gpg; no compiler, headers or sources"
 
 # Run it as the Job would: its own user, a key for --sign-key, the sample image as input.
