@@ -8,6 +8,8 @@ B: 80k small files in 2 layers; B-20k, B-40k, B-160k: the same with other file c
    show that time grows linearly with the number of files.
 C: ~1 GB in 4 layers (large and small files).
 A-gzip: image A with gzip-compressed layers (Docker 25+ layout), for the decompression path.
+A-legacy: image A in the legacy docker save layout (Docker < 1.10: repositories and
+   parent chains), the only one the Go docker2aci reads, for side-by-side comparisons.
 """
 import os
 import random
@@ -85,6 +87,8 @@ def main():
     tag = "bench/%s:latest" % kind.lower()
     if kind == "A":
         imagegen.write_docker_1_10([(image_a(d), [tag])], out)
+    elif kind == "A-legacy":
+        imagegen.write_docker_legacy([(image_a(d), [tag])], out)
     elif kind == "A-gzip":
         imagegen.write_docker_25([(image_a(d), [tag])], out, compress=True)
     elif kind == "B":

@@ -2,70 +2,192 @@
 # Benchmarks docker2aci on generated images and, in the same run, the cost of compressing
 # its flattened output once with standard tools (the floor no converter can beat).
 #
-#   bash bench/run.sh [IMAGES...]        default: A A-gzip B C; also B-20k B-40k B-160k
+#   bash bench/run.sh [IMAGES...]   default: A A-gzip B C
+#     also B-20k B-40k B-160k (scaling), A-legacy (the layout the Go docker2aci reads),
+#     pull-A (image A pushed to Debian's docker-registry on 127.0.0.1, then pulled and
+#     converted, against `skopeo copy docker://… dir:` which only downloads it)
 #
 # Environment: DOCKER2ACI (default build/docker2aci), RUNS (median of, default 3),
-# BASELINE_CONVERTER (another converter binary to time on the same archives, e.g. the Go
-# docker2aci), BENCH_CACHE (default bench/cache; images are generated once).
+# BASELINE_CONVERTER (another converter to time on the same archives, e.g. the Go
+# docker2aci: run as `cd DIR && $BASELINE_CONVERTER ARCHIVE`, on pull images as
+# `$BASELINE_CONVERTER --insecure-skip-verify docker://…`; its ACI must hold the same
+# files as ours, or it is reported as failed, not timed), BENCH_CACHE (default
+# bench/cache; images are generated once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D2A=${DOCKER2ACI:-build/docker2aci}
 RUNS=${RUNS:-3}
 CACHE=${BENCH_CACHE:-bench/cache}
-IMAGES=("${@:-A A-gzip B C}")
+IMAGES=("$@")
 [ $# -gt 0 ] || IMAGES=(A A-gzip B C)
-command -v /usr/bin/time > /dev/null || { echo "needs GNU time (apt-get install time)"; exit 1; }
+for tool in /usr/bin/time pigz igzip; do
+  command -v $tool > /dev/null || { echo "needs $tool (apt-get install time pigz isal)"; exit 1; }
+done
 [ -x "$D2A" ] || { echo "build docker2aci first ($D2A)"; exit 1; }
 mkdir -p "$CACHE"
 work=$(mktemp -d "${TMPDIR:-/tmp}/d2a-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+registry_pid=
+cleanup() {
+  [ -z "$registry_pid" ] || { kill "$registry_pid" 2> /dev/null; wait "$registry_pid" 2> /dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-# measure NAME CMD...: median wall seconds and max peak RSS (KB) over $RUNS runs.
+# measure NAME CMD...: median wall seconds and max peak RSS (KB) over $RUNS runs; FAILED
+# is set when a run exits non-zero.
 measure() {
   local name=$1; shift
   local times=() rss=0 t m
+  FAILED=
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null
-    read -r t m < "$work/time"
+    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2> "$work/$name.err" || FAILED="exit status $?"
+    read -r t m < <(tail -1 "$work/time")
     times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
   done
   MEDIAN=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   RSS_MB=$((rss / 1024))
 }
 
-row() {  # row IMAGE TOOL SECONDS MB OUTPUT_BYTES RSS_MB REF_SECONDS...
-  printf '%-7s %-34s %7.2f s %8.0f MB/s %8s MB %9s %s\n' "$1" "$2" "$3" \
+row() {  # row IMAGE TOOL SECONDS MB OUTPUT_BYTES RSS_MB NOTES
+  printf '%-10s %-40s %7.2f s %8.0f MB/s %8s MB %9s %s\n' "$1" "$2" "$3" \
     "$(echo "$4 / $3" | bc -l)" "$6" "$(printf '%.1f MB' "$(echo "$5 / 1000000" | bc -l)")" "$7"
 }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 
-printf '%-7s %-34s %9s %13s %11s %9s %s\n' image tool time throughput "peak RSS" output "ratios"
+# same_files ACI DIR: the ACI's rootfs holds the same regular files (path and content) and
+# symlinks as DIR, ignoring owners, modes and times; prints why not.
+same_files() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, os, sys, tarfile
+def from_aci(path):
+    out = {}
+    with tarfile.open(path) as t:
+        for m in t:
+            if not m.name.startswith("rootfs/"):
+                continue
+            name = m.name[len("rootfs/"):]
+            if m.isfile():
+                out[name] = hashlib.sha256(t.extractfile(m).read()).hexdigest()
+            elif m.issym():
+                out[name] = "-> " + m.linkname
+    return out
+def from_dir(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for f in dirs + files:
+            full = os.path.join(d, f)
+            name = os.path.relpath(full, root)
+            if os.path.islink(full):
+                out[name] = "-> " + os.readlink(full)
+            elif os.path.isfile(full):
+                out[name] = hashlib.sha256(open(full, "rb").read()).hexdigest()
+    return out
+theirs, ours = from_aci(sys.argv[1]), from_dir(sys.argv[2])
+if not theirs:
+    sys.exit("its rootfs is empty")
+missing = sorted(set(ours) - set(theirs))
+extra = sorted(set(theirs) - set(ours))
+changed = sorted(n for n in set(ours) & set(theirs) if ours[n] != theirs[n])
+if missing or extra or changed:
+    sys.exit("its rootfs differs: %d files missing (%s), %d extra, %d changed"
+             % (len(missing), ", ".join(missing[:3]), len(extra), len(changed)))
+PY
+}
+
+# baseline IMAGE TAR_MB OURS_SECONDS TREE CMD...: times the other converter (in a fresh
+# directory each run) and reports it, or why its output does not count.
+baseline() {
+  local img=$1 tar_mb=$2 ours=$3 tree=$4; shift 4
+  local dir="$work/baseline"
+  measure baseline sh -c 'rm -rf "$0" && mkdir "$0" && cd "$0" && exec "$@"' "$dir" "$@"
+  local name; name=$(basename "$BASELINE_CONVERTER")
+  local aci; aci=$(find "$dir" -name '*.aci' | head -1)
+  local why=
+  if [ -n "$FAILED" ]; then why="$FAILED: $(tail -1 "$work/baseline.err")"
+  elif [ -z "$aci" ]; then why="wrote no ACI"
+  else why=$(same_files "$aci" "$tree" 2>&1) || true
+  fi
+  if [ -n "$why" ]; then
+    printf '%-10s %-40s FAILED, not timed: %s\n' "$img" "$name" "$why"
+  else
+    row "$img" "$name" "$MEDIAN" "$tar_mb" "$(stat -c %s "$aci")" "$RSS_MB" \
+      "docker2aci is $(ratio "$MEDIAN" "$ours")x faster"
+  fi
+}
+
+# start_registry: Debian's docker-registry on a free loopback port (plain HTTP).
+start_registry() {
+  [ -z "$registry_pid" ] || return 0
+  command -v docker-registry > /dev/null && command -v skopeo > /dev/null ||
+    { echo "pull images need docker-registry and skopeo (apt-get install docker-registry skopeo)"; exit 1; }
+  REGISTRY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'version: 0.1\nstorage: {filesystem: {rootdirectory: %s}}\nhttp: {addr: 127.0.0.1:%s}\n' \
+    "$work/registry" "$REGISTRY_PORT" > "$work/registry.yml"
+  docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$REGISTRY_PORT)))" && return 0
+    sleep 0.1
+  done
+  echo "docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1
+}
+
+# prepare IMAGE: generates the archive, converts it once uncompressed and extracts that
+# tree (for the floor and for checking baselines); sets ARCHIVE, TAR_BYTES, TAR_MB, TREE,
+# GZIP6.
+prepare() {
+  ARCHIVE="$CACHE/$1.tar"
+  [ -f "$ARCHIVE" ] || python3 bench/make_images.py "$1" "$ARCHIVE"
+  local out="$work/plain"; rm -rf "$out"; mkdir -p "$out"
+  "$D2A" -q -o "$out" --compression none "$ARCHIVE" > /dev/null
+  local plain; plain=$(ls "$out"/*.aci)
+  TAR_BYTES=$(stat -c %s "$plain")
+  TAR_MB=$(echo "$TAR_BYTES / 1000000" | bc -l)
+  TREE="$work/tree"; rm -rf "$TREE" "$work/aci"; mkdir "$work/aci"; tar -xf "$plain" -C "$work/aci"
+  mv "$work/aci/rootfs" "$TREE"
+  GZIP6=$(gzip -6 -c "$plain" | wc -c)
+}
+
+printf '%-10s %-40s %9s %13s %11s %9s %s\n' image tool time throughput "peak RSS" output "ratios"
 for img in "${IMAGES[@]}"; do
-  archive="$CACHE/$img.tar"
-  [ -f "$archive" ] || python3 bench/make_images.py "$img" "$archive"
-  out="$work/out"; rm -rf "$out"; mkdir -p "$out"
-  "$D2A" -q -o "$out" --compression none "$archive" > /dev/null
-  plain=$(ls "$out"/*.aci)
-  tar_bytes=$(stat -c %s "$plain")
-  tar_mb=$(echo "$tar_bytes / 1000000" | bc -l)
-  tree="$work/tree"; rm -rf "$tree"; mkdir "$tree"; tar -xf "$plain" -C "$tree"
-  gzip6=$(gzip -6 -c "$plain" | wc -c)
+  out="$work/out"
+  if [[ $img == pull-* ]]; then
+    base=${img#pull-}
+    prepare "$base"
+    start_registry
+    ref="127.0.0.1:$REGISTRY_PORT/bench/${base,,}:latest"
+    skopeo copy -q --dest-tls-verify=false "docker-archive:$ARCHIVE" "docker://$ref" > /dev/null
+    measure skopeo sh -c 'rm -rf "$0" && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$0"' "$work/dl" "$ref"
+    skopeo_s=$MEDIAN
+    row "$img" "skopeo copy docker://… dir: (download)" "$skopeo_s" "$TAR_MB" "$(du -sb "$work/dl" | cut -f1)" "$RSS_MB" ""
+    rm -rf "$out"; mkdir -p "$out"
+    measure d2a "$D2A" -q --force --insecure-allow-http -o "$out" "docker://$ref"
+    [ -z "$FAILED" ] || { echo "docker2aci failed: $(cat "$work/d2a.err")"; exit 1; }
+    d2a_s=$MEDIAN
+    row "$img" "docker2aci docker://… (pull + convert)" "$d2a_s" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$RSS_MB" \
+      "x$(ratio "$d2a_s" "$skopeo_s") the download alone"
+    if [ -n "${BASELINE_CONVERTER:-}" ]; then
+      baseline "$img" "$TAR_MB" "$d2a_s" "$TREE" "$BASELINE_CONVERTER" --insecure-skip-verify "docker://$ref"
+    fi
+    continue
+  fi
+  prepare "$img"
+  measure warm tar -cf "$work/t.tar" -C "$TREE" .   # warm the page cache
+  measure pigz sh -c "tar -cf - -C '$TREE' . | pigz -p2 -6 > '$work/pigz.gz'"; pigz_s=$MEDIAN
+  measure igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"; floor_s=$MEDIAN
+  row "$img" "tar | pigz -p2 -6" "$pigz_s" "$TAR_MB" "$(stat -c %s "$work/pigz.gz")" "-" ""
+  row "$img" "tar | igzip -1 -T2 (floor)" "$floor_s" "$TAR_MB" "$(stat -c %s "$work/igzip.gz")" "-" ""
 
-  measure pigz tar -cf "$work/t.tar" -C "$tree" .   # warm the page cache
-  measure pigz sh -c "tar -cf - -C '$tree' . | pigz -p2 -6 > '$work/pigz.gz'"; pigz_s=$MEDIAN
-  measure igzip sh -c "tar -cf - -C '$tree' . | igzip -1 -T2 > '$work/igzip.gz'"; floor_s=$MEDIAN
-  row "$img" "tar | pigz -p2 -6" "$pigz_s" "$tar_mb" "$(stat -c %s "$work/pigz.gz")" "-" ""
-  row "$img" "tar | igzip -1 -T2 (floor)" "$floor_s" "$tar_mb" "$(stat -c %s "$work/igzip.gz")" "-" ""
-
-  rm -rf "$out"; mkdir "$out"
-  measure d2a "$D2A" -q --force -o "$out" "$archive"
+  rm -rf "$out"; mkdir -p "$out"
+  measure d2a "$D2A" -q --force -o "$out" "$ARCHIVE"
+  d2a_s=$MEDIAN
   size=$(stat -c %s "$out"/*.aci)
-  row "$img" "docker2aci (gzip default)" "$MEDIAN" "$tar_mb" "$size" "$RSS_MB" \
-    "$(printf 'x%.2f floor, x%.2f pigz, size %.1f%% of gzip -6' "$(echo "$MEDIAN / $floor_s" | bc -l)" \
-       "$(echo "$MEDIAN / $pigz_s" | bc -l)" "$(echo "100 * $size / $gzip6" | bc -l)")"
-  measure d2a-none "$D2A" -q --force -o "$out" --compression none "$archive"
-  row "$img" "docker2aci --compression none" "$MEDIAN" "$tar_mb" "$tar_bytes" "$RSS_MB" ""
+  row "$img" "docker2aci (gzip default)" "$d2a_s" "$TAR_MB" "$size" "$RSS_MB" \
+    "$(printf 'x%.2f floor, x%.2f pigz, size %.1f%% of gzip -6' "$(echo "$d2a_s / $floor_s" | bc -l)" \
+       "$(echo "$d2a_s / $pigz_s" | bc -l)" "$(echo "100 * $size / $GZIP6" | bc -l)")"
+  measure d2a-none "$D2A" -q --force -o "$out" --compression none "$ARCHIVE"
+  row "$img" "docker2aci --compression none" "$MEDIAN" "$TAR_MB" "$TAR_BYTES" "$RSS_MB" ""
   if [ -n "${BASELINE_CONVERTER:-}" ]; then
-    measure other sh -c "cd '$out' && '$BASELINE_CONVERTER' '$(realpath "$archive")'"
-    row "$img" "$(basename "$BASELINE_CONVERTER")" "$MEDIAN" "$tar_mb" 0 "$RSS_MB" ""
+    baseline "$img" "$TAR_MB" "$d2a_s" "$TREE" "$BASELINE_CONVERTER" "$(realpath "$ARCHIVE")"
   fi
 done
