@@ -8,6 +8,8 @@
 #     converted, against `skopeo copy docker://… dir:` which only downloads it)
 #
 # Environment: DOCKER2ACI (default build/docker2aci), RUNS (median of, default 3),
+# PULL_RATE (MB/s each connection of a pull may receive, through bench/throttle.py, as
+# across a real network; default unlimited: loopback, where CPU is the only limit),
 # BASELINE_CONVERTER (another converter to time on the same archives, e.g. the Go
 # docker2aci: run as `cd DIR && $BASELINE_CONVERTER ARCHIVE`, on pull images as
 # `$BASELINE_CONVERTER --insecure-skip-verify docker://…`; its ACI must hold the same
@@ -27,8 +29,9 @@ done
 mkdir -p "$CACHE"
 work=$(mktemp -d "${TMPDIR:-/tmp}/d2a-bench.XXXXXX")
 registry_pid=
+throttle_pid=
 cleanup() {
-  [ -z "$registry_pid" ] || { kill "$registry_pid" 2> /dev/null; wait "$registry_pid" 2> /dev/null || true; }
+  for pid in $registry_pid $throttle_pid; do kill "$pid" 2> /dev/null; wait "$pid" 2> /dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -125,11 +128,21 @@ start_registry() {
     "$work/registry" "$REGISTRY_PORT" > "$work/registry.yml"
   docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
   registry_pid=$!
+  wait_port "$REGISTRY_PORT" || { echo "docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1; }
+  PULL_PORT=$REGISTRY_PORT
+  if [ -n "${PULL_RATE:-}" ]; then
+    PULL_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    python3 bench/throttle.py "$PULL_PORT" "$REGISTRY_PORT" "$PULL_RATE" &
+    throttle_pid=$!
+    wait_port "$PULL_PORT" || { echo "throttle did not start"; exit 1; }
+  fi
+}
+wait_port() {
   for _ in $(seq 100); do
-    python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$REGISTRY_PORT)))" && return 0
+    python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
     sleep 0.1
   done
-  echo "docker-registry did not start: $(tail -3 "$work/registry.log")"; exit 1
+  return 1
 }
 
 # prepare IMAGE: generates the archive, converts it once uncompressed and extracts that
@@ -155,8 +168,9 @@ for img in "${IMAGES[@]}"; do
     base=${img#pull-}
     prepare "$base"
     start_registry
-    ref="127.0.0.1:$REGISTRY_PORT/bench/${base,,}:latest"
-    skopeo copy -q --dest-tls-verify=false "docker-archive:$ARCHIVE" "docker://$ref" > /dev/null
+    skopeo copy -q --dest-tls-verify=false "docker-archive:$ARCHIVE" \
+      "docker://127.0.0.1:$REGISTRY_PORT/bench/${base,,}:latest" > /dev/null
+    ref="127.0.0.1:$PULL_PORT/bench/${base,,}:latest"
     measure skopeo sh -c 'rm -rf "$0" && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$0"' "$work/dl" "$ref"
     skopeo_s=$MEDIAN
     row "$img" "skopeo copy docker://… dir: (download)" "$skopeo_s" "$TAR_MB" "$(du -sb "$work/dl" | cut -f1)" "$RSS_MB" ""

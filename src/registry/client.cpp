@@ -324,7 +324,8 @@ std::string RegistryClient::fetch_small_blob(const Digest& digest, uint64_t max_
 
 void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
                                 const FileDescriptor& fd, const std::string& file_name,
-                                const std::function<void(uint64_t)>& progress) {
+                                const std::function<void(uint64_t)>& progress,
+                                const std::atomic<bool>* cancelled) {
     const std::string what = "blob " + digest.str();
     const uint64_t limit = options_.max_blob_bytes;
     if (size && *size > limit) {
@@ -384,6 +385,10 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                     written = 0;
                     restart_hash();
                 }
+            }
+            if (cancelled && *cancelled) {
+                refused = what + ": download cancelled";
+                return false;
             }
             if (size && written + n > *size) return false;  // more than the descriptor says
             if (written + n > limit) {

@@ -2,6 +2,7 @@
 // repository, with authentication, retries and resumable, verified downloads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -62,10 +63,12 @@ class RegistryClient {
     std::string fetch_small_blob(const Digest& digest, uint64_t max_bytes);
     // Downloads a blob into an open file (an unnamed one, or a cache temp file),
     // `file_name` naming it in messages: resuming a partial file with Range, retrying on
-    // transient failures; the file is complete and verified when this returns.
+    // transient failures; the file is complete and verified when this returns. Setting
+    // `*cancelled` stops it mid-transfer with an error.
     void fetch_blob(const Digest& digest, std::optional<uint64_t> size, const FileDescriptor& file,
                     const std::string& file_name,
-                    const std::function<void(uint64_t done)>& progress = {});
+                    const std::function<void(uint64_t done)>& progress = {},
+                    const std::atomic<bool>* cancelled = nullptr);
 
     [[nodiscard]] std::shared_ptr<AuthState> auth_state() const { return auth_; }
 

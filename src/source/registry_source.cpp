@@ -4,10 +4,13 @@
 #include "source/registry_source.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
@@ -54,10 +57,11 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
 
 }  // namespace
 
-// Every layer blob of one pull, downloaded once on first use: a layer opener may be called
-// from any thread; the first call fetches every blob (in parallel, a bounded number at a
-// time), the others wait for it. A failure is kept and given to every later opener, so
-// nothing is fetched twice.
+// Every layer blob of one pull, downloaded once, from the first time any layer is opened:
+// the downloads (a bounded number at a time, bottom layer first) run on a thread of their
+// own, and opening a layer waits for that layer's blob only, so that the conversion reads
+// the first layers while the others still arrive. A failure is kept and given to every
+// opener still waiting, so nothing is fetched twice; the destructor cancels what is left.
 class RegistryPull::LayerBlobs {
   public:
     LayerBlobs(const PullOptions& options, Reference reference, std::shared_ptr<AuthState> auth,
@@ -67,21 +71,26 @@ class RegistryPull::LayerBlobs {
           auth_(std::move(auth)),
           cache_(std::move(cache)),
           blobs_(std::move(blobs)) {}
+    LayerBlobs(const LayerBlobs&) = delete;
+    LayerBlobs& operator=(const LayerBlobs&) = delete;
+
+    ~LayerBlobs() {
+        cancelled_ = true;
+        if (downloader_.joinable()) downloader_.join();
+    }
 
     // The verified blob: the descriptor the download checked, never the cache file's name
     // again; every read verifies once more (open_layer_tar).
     std::unique_ptr<Reader> open(const Digest& digest) {
-        std::lock_guard lock(mutex_);
-        if (!done_) {
-            try {
-                download_all();
-            } catch (...) {  // kept for every later opener, and thrown to this one
-                error_ = std::current_exception();
-            }
-            done_ = true;
+        start();
+        std::unique_lock lock(mutex_);
+        arrived_.wait(lock, [&] { return files_.count(digest.str()) || finished_; });
+        auto it = files_.find(digest.str());
+        if (it == files_.end()) {
+            if (error_) std::rethrow_exception(error_);
+            throw Error("blob " + digest.str() + ": not downloaded");
         }
-        if (error_) std::rethrow_exception(error_);
-        const Stored& stored = files_.at(digest.str());
+        const Stored& stored = it->second;
         return std::make_unique<RangeReader>(stored.file, 0, stored.size, stored.name);
     }
 
@@ -99,7 +108,21 @@ class RegistryPull::LayerBlobs {
         uint64_t size = 0;
     };
 
-    // Each distinct blob once. Runs under mutex_ (held by open()).
+    void start() {
+        {
+            std::lock_guard lock(mutex_);
+            if (started_) return;
+            started_ = true;
+        }
+        try {
+            downloader_ = std::thread([this] { download_all(); });
+        } catch (const std::system_error&) {  // no thread to spare: download here, then read
+            download_all();
+        }
+    }
+
+    // Each distinct blob once; records each as it arrives, and the end (with the first
+    // error, if any).
     void download_all() {
         std::vector<Descriptor> unique;
         std::set<std::string> seen;
@@ -108,7 +131,6 @@ class RegistryPull::LayerBlobs {
         }
         if (options_.observer) options_.observer->started(unique);
         std::atomic<size_t> next{0};
-        std::mutex files_mutex;
         std::atomic<bool> failed{false};
         auto worker = [&] {
             try {
@@ -116,21 +138,35 @@ class RegistryPull::LayerBlobs {
                                    options_.registry, auth_);
                 for (;;) {
                     size_t i = next++;
-                    if (i >= unique.size() || failed) break;
+                    if (i >= unique.size() || failed || cancelled_) break;
                     Stored stored;
                     bool fetched = fetch(own, i, unique[i], stored);
-                    std::lock_guard lock(files_mutex);
-                    files_[unique[i].digest.str()] = std::move(stored);
-                    if (fetched) ++downloaded_;
+                    {
+                        std::lock_guard lock(mutex_);
+                        files_[unique[i].digest.str()] = std::move(stored);
+                        if (fetched) ++downloaded_;
+                    }
+                    arrived_.notify_all();
                 }
             } catch (...) {  // the others stop taking blobs; run_parallel rethrows it
                 failed = true;
                 throw;
             }
         };
-        run_parallel(
-            std::min<size_t>(unique.size(), static_cast<size_t>(std::max(1, options_.parallel))),
-            worker);
+        std::exception_ptr error;
+        try {
+            run_parallel(std::min<size_t>(unique.size(),
+                                          static_cast<size_t>(std::max(1, options_.parallel))),
+                         worker);
+        } catch (...) {  // handed to every opener still waiting
+            error = std::current_exception();
+        }
+        {
+            std::lock_guard lock(mutex_);
+            error_ = error;
+            finished_ = true;
+        }
+        arrived_.notify_all();
     }
 
     // One blob into `stored`; false when the cache had it.
@@ -147,14 +183,14 @@ class RegistryPull::LayerBlobs {
             CachedBlob blob = cache_->get(
                 d.digest,
                 [&](const FileDescriptor& file, const std::string& name) {
-                    client.fetch_blob(d.digest, size, file, name, on_bytes);
+                    client.fetch_blob(d.digest, size, file, name, on_bytes, &cancelled_);
                 },
                 &fetched);
             stored = {blob.path.string(), blob.file, blob.size};
         } else {
             stored.file = std::make_shared<FileDescriptor>(make_scratch_file());
             stored.name = "scratch copy of " + d.digest.str();
-            client.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes);
+            client.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes, &cancelled_);
             stored.size = file_size(stored.file->get());
         }
         if (options_.observer) options_.observer->finished(index, d, stored.size, !fetched);
@@ -166,11 +202,15 @@ class RegistryPull::LayerBlobs {
     const std::shared_ptr<AuthState> auth_;
     const std::optional<BlobCache> cache_;
     const std::vector<Descriptor> blobs_;
+    std::atomic<bool> cancelled_{false};
     std::mutex mutex_;
-    bool done_ = false;
+    std::condition_variable arrived_;
+    bool started_ = false;
+    bool finished_ = false;
     std::exception_ptr error_;
     std::map<std::string, Stored> files_;
     size_t downloaded_ = 0;
+    std::thread downloader_;  // last: joined before the members above go
 };
 
 RegistryPull::RegistryPull(const std::string& reference_text, PullOptions options)
