@@ -77,8 +77,8 @@ attempt() {  # attempt NAME EXPECTED-ERROR ARGS...: must fail and leave the pair
   [ $rc = 1 ] && grep -q -- "$want" err && [ "$(sums site)" = "$pair" ] && [ "$(ls -A site | wc -l)" = 2 ] &&
     pass "$name: exit 1, pair intact: $(cat err)" || fail "$name: rc=$rc $(cat err) $(ls -A site)"
 }
-attempt "unknown key, --force" "secret key nobody" --force --sign-key nobody@example.invalid hello-v2.tar
-attempt "unknown key, unchanged image" "secret key nobody" --sign-key nobody@example.invalid hello.tar
+attempt "unknown key, --force" "no secret key \"nobody@example.invalid\"" --force --sign-key nobody@example.invalid hello-v2.tar
+attempt "unknown key, unchanged image" "no secret key \"nobody@example.invalid\"" --sign-key nobody@example.invalid hello.tar
 attempt "key behind a passphrase" "signing: " --force --sign-key locked@example.invalid hello-v2.tar
 attempt "missing --gpg-home" "signing: " --force --sign-key "$fpr" --gpg-home "$WORK/no-such-home" hello-v2.tar
 attempt "tampered new image" "digest mismatch" --force --sign-key "$fpr" hello-bad.tar
