@@ -198,6 +198,10 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
                                                              uint64_t ordinal) {
             return final_tree.file_origin(path) == EntryOrigin{static_cast<uint32_t>(i), ordinal};
         };
+        layer_options.file_below = [&so_far, i](const std::string& path) {
+            auto origin = so_far.file_origin(path);
+            return origin && origin->layer < i;
+        };
         layer_options.layer_name = [i, n](size_t) {
             return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
         };

@@ -304,6 +304,11 @@ struct Flattener::Impl {
         Inode* inode = nullptr;
         if (p.type == EntryType::hardlink) {
             Node* target = lookup(p.link_target);
+            if (!target && options.file_below && options.file_below(p.link_target)) {
+                throw Error(what + ": hard link " + p.path + " points to " + p.link_target +
+                            " of a lower layer, which an ACI of one layer cannot hold "
+                            "(convert without --nosquash)");
+            }
             if (!target) {
                 throw Error(what + ": hard link " + p.path + " points to missing " + p.link_target);
             }

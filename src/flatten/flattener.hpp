@@ -56,6 +56,9 @@ struct FlattenOptions {
     // Layers whose headers are read at once by scan() (0: one per core). The opener is then
     // called from several threads.
     unsigned scan_threads = 1;
+    // For a flattener of some layers only: whether a hard link's missing target is a file
+    // of the layers below them, which makes the error say so.
+    std::function<bool(const std::string& path)> file_below;
 };
 
 // Where a file in the merged tree came from: the layer and the entry's position in it.

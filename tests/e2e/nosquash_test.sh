@@ -62,6 +62,21 @@ if python3 "$TESTS_DIR/render_aci.py" layered/layered-app-2-linux-amd64.aci rend
   else fail "rendered tree differs"; fi
 else fail "rendering failed"; fi
 
+# A hard link to a file of a lower layer: a layer ACI cannot hold it, and the error says so
+# (not that the target is missing).
+python3 - "$REPO_DIR/testdata" <<'PY'
+import sys; sys.path.insert(0, sys.argv[1])
+import imagegen as g
+img = g.Image([[("dir", "www"), ("file", "www/index.html", b"hello")],
+               [("hardlink", "www/index2.html", "www/index.html")]], config={"Cmd": ["/x"]})
+g.write_docker_1_10([(img, ["links/app:1"])], "lower-link.tar")
+PY
+mkdir lower-link
+set +e; d2a -q --nosquash -o lower-link lower-link.tar > /dev/null 2> err; rc=$?; set -e
+[ $rc = 1 ] && [ "$(cat err)" = "Error: layer 2/2: hard link www/index2.html points to www/index.html of a lower layer, which an ACI of one layer cannot hold (convert without --nosquash)" ] &&
+  [ -z "$(ls lower-link)" ] && pass "a hard link to a lower layer: $(cat err)" || fail "lower link: rc=$rc $(cat err) $(ls lower-link)"
+d2a -q -o lower-link lower-link.tar > /dev/null && pass "the same image converts squashed" || fail "squashed lower link"
+
 # The umoci oracle image (deletions, replacements, hard links, opaque whiteouts), layered.
 R=B/rootfs
 umoci_start L B
