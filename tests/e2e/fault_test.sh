@@ -175,6 +175,31 @@ pull plain/app --cache-dir cache-stall
   [ -z "$(find cache-stall/tmp -type f)" ] && pass "the next pull resumed it with Range and left tmp/ empty" ||
   fail "resume: rc=$RC $ERR $(grep plain/app requests.log) $(ls cache-stall/tmp)"
 
+# A shared cache: files follow the umask (002: the group can read and replace them), a
+# cache whose tmp is a file is named as such, and a blob that cannot be moved into the
+# cache (another user's directory) is an error that leaves no copy in tmp/.
+mkdir cache-shared
+(umask 002 && pull plain/app --cache-dir cache-shared)
+modes=$(find cache-shared/blobs -type f -printf '%m\n' | sort -u | tr '\n' ' ')
+[ "$modes" = "664 " ] && pass "cache files follow the umask: $modes" || fail "cache modes: $modes"
+mkdir cache-tmpfile && touch cache-tmpfile/tmp
+pull plain/app --cache-dir cache-tmpfile
+[ $RC = 1 ] && [ "$ERR" = "Error: cache directory cache-tmpfile: cache-tmpfile/tmp is not a directory" ] &&
+  pass "a tmp that is a file: $ERR" || fail "tmp file: rc=$RC $ERR"
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p cache-foreign/tmp cache-foreign/blobs/sha256 out-foreign
+  chmod 777 cache-foreign/tmp out-foreign && chmod 755 "$WORK" cache-foreign/blobs/sha256
+  set +e
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$DOCKER2ACI" -q -o out-foreign --insecure-allow-http \
+    --cache-dir cache-foreign "docker://127.0.0.1:$PORT/plain/app:1" > /dev/null 2> err
+  RC=$?
+  set -e
+  grep -Eq "^Error: cache: storing sha256:[0-9a-f]{64} in cache-foreign/blobs/sha256: Permission denied$" err &&
+    [ $RC = 1 ] && [ -z "$(find cache-foreign/tmp out-foreign -mindepth 1)" ] &&
+    pass "a blob the cache cannot take: $(cat err), nothing left in tmp/" ||
+    fail "foreign cache: rc=$RC $(cat err) $(find cache-foreign/tmp out-foreign -mindepth 1)"
+fi
+
 # Killed (SIGKILL: no handler runs) while a layer is half downloaded: layers are spooled to
 # unnamed files and the ACI is unnamed until complete, so nothing is left anywhere.
 mkdir tmp-kill out-kill
