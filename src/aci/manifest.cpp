@@ -7,6 +7,7 @@
 #include "aci/naming.hpp"
 #include "image/platform.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 
 namespace d2a {
 
@@ -51,9 +52,9 @@ bool is_rfc3339(const std::string& s) {
         }
         return true;
     };
-    if (!(digits(0, 4) && s.size() > 19 && s[4] == '-' && digits(5, 2) && s[7] == '-' && digits(8, 2) &&
-          (s[10] == 'T' || s[10] == 't') && digits(11, 2) && s[13] == ':' && digits(14, 2) &&
-          s[16] == ':' && digits(17, 2))) {
+    if (!(digits(0, 4) && s.size() > 19 && s[4] == '-' && digits(5, 2) && s[7] == '-' &&
+          digits(8, 2) && (s[10] == 'T' || s[10] == 't') && digits(11, 2) && s[13] == ':' &&
+          digits(14, 2) && s[16] == ':' && digits(17, 2))) {
         return false;
     }
     size_t i = 19;
@@ -63,18 +64,19 @@ bool is_rfc3339(const std::string& s) {
         if (i == start) return false;
     }
     if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) return i + 1 == s.size();
-    return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) && s[i + 3] == ':' &&
-           digits(i + 4, 2);
+    return i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && digits(i + 1, 2) &&
+           s[i + 3] == ':' && digits(i + 4, 2);
 }
 
 // appc's os/arch pairs (schema/types/labels.go): the labels and the file name carry them,
 // and actool rejects anything else. Checked here so that no other value of an image's
 // config reaches a file name.
-void check_appc_os_arch(const std::string& os, std::string& arch, const std::string& original_arch) {
+void check_appc_os_arch(const std::string& os, std::string& arch,
+                        const std::string& original_arch) {
     static const std::map<std::string, std::vector<std::string>> valid = {
         {"linux",
-         {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b", "ppc64", "ppc64le",
-          "s390x"}},
+         {"amd64", "i386", "aarch64", "aarch64_be", "armv6l", "armv7l", "armv7b", "ppc64",
+          "ppc64le", "s390x"}},
         {"freebsd", {"amd64", "i386", "arm"}},
         {"darwin", {"x86_64", "i386"}},
     };
@@ -200,15 +202,10 @@ json map_volumes(const std::vector<std::string>& volumes) {
         std::string p = v.empty() || v[0] != '/' ? "/" + v : v;
         // Normalise and refuse paths that leave the root.
         std::vector<std::string> parts;
-        size_t i = 0;
-        while (i <= p.size()) {
-            size_t j = p.find('/', i);
-            if (j == std::string::npos) j = p.size();
-            std::string part = p.substr(i, j - i);
+        for_each_component(p, [&](std::string_view part) {
             if (part == "..") throw Error("config: volume \"" + v + "\" leaves the root");
-            if (!part.empty() && part != ".") parts.push_back(part);
-            i = j + 1;
-        }
+            if (!part.empty() && part != ".") parts.emplace_back(part);
+        });
         std::string norm;
         for (const auto& part : parts) norm += "/" + part;
         paths.push_back(norm.empty() ? "/" : norm);

@@ -9,8 +9,8 @@
 #include <unordered_map>
 
 #include "flatten/layer_reader.hpp"
-#include "flatten/path.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 #include "util/threads.hpp"
 
 namespace d2a {
@@ -232,17 +232,15 @@ struct Flattener::Impl {
     // The node at `path`, walking directories only (symlinks are never followed).
     Node* lookup(std::string_view path) {
         Node* n = &root;
-        size_t i = 0;
-        while (i < path.size()) {
-            if (!n->is_dir()) return nullptr;
-            size_t j = path.find('/', i);
-            if (j == std::string_view::npos) j = path.size();
-            auto it = n->dir->children.find(path.substr(i, j - i));
-            if (it == n->dir->children.end()) return nullptr;
+        if (path.empty()) return n;
+        bool found = for_each_component(path, [&](std::string_view name) {
+            if (!n->is_dir()) return false;
+            auto it = n->dir->children.find(name);
+            if (it == n->dir->children.end()) return false;
             n = it->second.get();
-            i = j + 1;
-        }
-        return n;
+            return true;
+        });
+        return found ? n : nullptr;
     }
 
     // The directory that will hold `path`, creating missing parents. A parent that is not
@@ -251,11 +249,8 @@ struct Flattener::Impl {
     Node* ensure_parent(std::string_view path) {
         Node* dir = &root;
         std::string_view parent = parent_path(path);
-        size_t i = 0;
-        while (i < parent.size()) {
-            size_t j = parent.find('/', i);
-            if (j == std::string_view::npos) j = parent.size();
-            std::string_view name = parent.substr(i, j - i);
+        if (parent.empty()) return dir;
+        for_each_component(parent, [&](std::string_view name) {
             auto it = dir->dir->children.find(name);
             if (it != dir->dir->children.end() && !it->second->is_dir()) {
                 remove_child(dir, name);
@@ -263,8 +258,7 @@ struct Flattener::Impl {
             }
             dir = it == dir->dir->children.end() ? add_child(dir, new_dir(std::string(name)))
                                                  : it->second.get();
-            i = j + 1;
-        }
+        });
         return dir;
     }
 
@@ -564,20 +558,13 @@ struct Flattener::Impl {
     // Entries under an aufs bookkeeping directory are skipped; any other whiteout name
     // used as a directory is malformed.
     static bool skip_for_whiteout_parent(std::string_view path, const std::string& what) {
-        std::string_view parent = parent_path(path);
-        size_t i = 0;
-        while (i < parent.size()) {
-            size_t j = parent.find('/', i);
-            if (j == std::string_view::npos) j = parent.size();
-            std::string_view part = parent.substr(i, j - i);
-            if (part.substr(0, 4) == ".wh.") {
-                if (part.substr(0, 8) == ".wh..wh.") return true;
-                throw Error(what + ": whiteout \"" + std::string(part) +
-                            "\" used as a directory in " + std::string(path));
-            }
-            i = j + 1;
-        }
-        return false;
+        // Stopped early (false) at an aufs bookkeeping directory.
+        return !for_each_component(parent_path(path), [&](std::string_view part) {
+            if (part.substr(0, 4) != ".wh.") return true;
+            if (part.substr(0, 8) == ".wh..wh.") return false;
+            throw Error(what + ": whiteout \"" + std::string(part) + "\" used as a directory in " +
+                        std::string(path));
+        });
     }
 
     // --- emission ---

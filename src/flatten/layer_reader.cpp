@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "flatten/path.hpp"
+#include "util/path.hpp"
 #include "util/error.hpp"
 
 namespace d2a {

@@ -2,6 +2,7 @@
 
 #include "util/digest.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 
 namespace d2a {
 
@@ -90,15 +91,11 @@ Reference Reference::parse(std::string_view text) {
         }
     }
     if (rest.empty()) throw bad("no repository name");
-    size_t i = 0;
-    while (i <= rest.size()) {
-        size_t j = rest.find('/', i);
-        if (j == std::string_view::npos) j = rest.size();
-        if (!is_path_component(rest.substr(i, j - i))) {
+    for_each_component(rest, [&](std::string_view part) {
+        if (!is_path_component(part)) {
             throw bad("repository names are lower-case letters, digits and separators");
         }
-        i = j + 1;
-    }
+    });
     r.path = std::string(rest);
     if (r.path.size() > 255) throw bad("repository name longer than 255 characters");
     return r;

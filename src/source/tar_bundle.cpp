@@ -14,9 +14,9 @@
 
 #include <cstring>
 
-#include "flatten/path.hpp"
 #include "source/bundle.hpp"
 #include "util/error.hpp"
+#include "util/path.hpp"
 
 namespace d2a {
 
@@ -126,20 +126,11 @@ std::string Bundle::read_file(std::string_view path, uint64_t limit) const {
 std::string resolve_link_target(std::string_view link_path, std::string_view target) {
     std::vector<std::string> parts;
     if (!target.empty() && target.front() != '/') {
-        std::string_view dir = parent_path(link_path);
-        size_t i = 0;
-        while (i < dir.size()) {
-            size_t j = dir.find('/', i);
-            if (j == std::string_view::npos) j = dir.size();
-            if (j > i) parts.emplace_back(dir.substr(i, j - i));
-            i = j + 1;
-        }
+        for_each_component(parent_path(link_path), [&](std::string_view part) {
+            if (!part.empty()) parts.emplace_back(part);
+        });
     }
-    size_t i = 0;
-    while (i <= target.size()) {
-        size_t j = target.find('/', i);
-        if (j == std::string_view::npos) j = target.size();
-        std::string_view part = target.substr(i, j - i);
+    for_each_component(target, [&](std::string_view part) {
         if (part == "..") {
             if (parts.empty()) {
                 throw Error("link " + std::string(link_path) + " -> " + std::string(target) +
@@ -149,8 +140,7 @@ std::string resolve_link_target(std::string_view link_path, std::string_view tar
         } else if (!part.empty() && part != ".") {
             parts.emplace_back(part);
         }
-        i = j + 1;
-    }
+    });
     std::string out;
     for (const auto& p : parts) {
         if (!out.empty()) out += '/';

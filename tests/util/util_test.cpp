@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "flatten/path.hpp"
+#include "util/path.hpp"
 #include "source/bundle.hpp"
 #include "util/decompress.hpp"
 #include "util/digest.hpp"

@@ -1,4 +1,4 @@
-#include "flatten/path.hpp"
+#include "util/path.hpp"
 
 #include "util/error.hpp"
 
@@ -6,11 +6,7 @@ namespace d2a {
 
 std::string normalize_entry_path(std::string_view raw) {
     std::string out;
-    size_t i = 0;
-    while (i <= raw.size()) {
-        size_t j = raw.find('/', i);
-        if (j == std::string_view::npos) j = raw.size();
-        std::string_view part = raw.substr(i, j - i);
+    for_each_component(raw, [&](std::string_view part) {
         if (part == "..") {
             throw Error("entry \"" + std::string(raw) + "\" leaves the root (\"..\")");
         }
@@ -18,8 +14,7 @@ std::string normalize_entry_path(std::string_view raw) {
             if (!out.empty()) out += '/';
             out.append(part);
         }
-        i = j + 1;
-    }
+    });
     return out;
 }
 
