@@ -9,7 +9,18 @@ import http.server
 import select
 import socket
 import sys
+import threading
 import urllib.parse
+
+log_lock = threading.Lock()
+
+
+def log(line):
+    # One write per line under a lock: print() from several threads can interleave a line
+    # with another's newline.
+    with log_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -19,7 +30,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_CONNECT(self):
-        print("CONNECT %s" % self.path, flush=True)
+        log("CONNECT %s" % self.path)
         host, port = self.path.rsplit(":", 1)
         upstream = socket.create_connection((host, int(port)))
         self.send_response(200, "Connection established")
@@ -37,7 +48,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 (upstream if s is self.connection else self.connection).sendall(data)
 
     def forward(self):
-        print("%s %s" % (self.command, self.path), flush=True)
+        log("%s %s" % (self.command, self.path))
         url = urllib.parse.urlsplit(self.path)
         conn = http.client.HTTPConnection(url.hostname, url.port or 80)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
