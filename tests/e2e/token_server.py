@@ -14,6 +14,7 @@ import base64
 import http.server
 import json
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -29,13 +30,23 @@ cert = x509.load_pem_x509_certificate(open(cert_file, "rb").read())
 x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
 
+log_lock = threading.Lock()
+
+
+def log(line):
+    # One write per line under a lock: print() from several threads can interleave.
+    with log_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
     def do_GET(self):
         auth = self.headers.get("Authorization", "")
-        print("GET %s %s" % (self.path.split("?")[0], "auth" if auth else "noauth"), flush=True)
+        log("GET %s %s" % (self.path.split("?")[0], "auth" if auth else "noauth"))
         url = urllib.parse.urlparse(self.path)
         if url.path != "/token":
             self.send_response(404)
@@ -51,8 +62,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
         grant = form.get("grant_type", [""])[0]
-        print("POST %s %s %s client_id=%s" % (self.path.split("?")[0], "auth" if auth else "noauth", grant,
-                                               form.get("client_id", [""])[0]), flush=True)
+        log("POST %s %s %s client_id=%s" % (self.path.split("?")[0], "auth" if auth else "noauth", grant,
+                                             form.get("client_id", [""])[0]))
         ok = (self.path == "/token" and identity_token and grant == "refresh_token" and
               form.get("refresh_token", [""])[0] == identity_token and
               self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"))
