@@ -1,8 +1,11 @@
 #include "cli/interrupts.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <ctime>
+#include <cstdint>
 #include <system_error>
 
 namespace d2a::cli {
@@ -11,26 +14,39 @@ InterruptWatcher::InterruptWatcher(std::function<void(int)> report) : report_(st
     sigemptyset(&watched_);
     for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&watched_, s);
     // Blocked here, before any worker starts, so that every thread inherits the mask and
-    // only the watcher takes these signals.
+    // the signals queue for the signalfd below.
     pthread_sigmask(SIG_BLOCK, &watched_, &previous_);
-    try {
-        thread_ = std::thread([this] {
-            const timespec tick{0, 200'000'000};
-            while (!done_) {
-                int signal = sigtimedwait(&watched_, nullptr, &tick);
-                if (signal <= 0) continue;
-                report_(signal);
-                _exit(128 + signal);
-            }
-        });
-    } catch (const std::system_error&) {  // no thread to spare: signals act as by default
-        pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    signals_ = FileDescriptor(signalfd(-1, &watched_, SFD_CLOEXEC));
+    stop_ = FileDescriptor(eventfd(0, EFD_CLOEXEC));
+    if (signals_.valid() && stop_.valid()) {
+        try {
+            thread_ = std::thread([this] { watch(); });
+            return;
+        } catch (const std::system_error&) {  // no thread to spare: signals act as by default
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+}
+
+// Sleeps until a watched signal arrives (then reports and exits) or the run ends (stop_).
+void InterruptWatcher::watch() {
+    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0) continue;  // EINTR
+        if (fds[1].revents) return;
+        signalfd_siginfo info{};
+        if (::read(signals_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info))
+            continue;
+        const int signal = static_cast<int>(info.ssi_signo);
+        report_(signal);
+        _exit(128 + signal);
     }
 }
 
 InterruptWatcher::~InterruptWatcher() {
     if (!thread_.joinable()) return;
-    done_ = true;
+    const uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
     thread_.join();
     // A signal that arrived after the watcher stopped is delivered now, as by default.
     pthread_sigmask(SIG_SETMASK, &previous_, nullptr);

@@ -7,9 +7,10 @@
 
 #include <signal.h>
 
-#include <atomic>
 #include <functional>
 #include <thread>
+
+#include "util/file.hpp"
 
 namespace d2a::cli {
 
@@ -23,10 +24,12 @@ class InterruptWatcher {
     ~InterruptWatcher();
 
   private:
+    void watch();
     std::function<void(int)> report_;
     sigset_t watched_{};
     sigset_t previous_{};
-    std::atomic<bool> done_{false};
+    FileDescriptor signals_;  // signalfd of the watched signals
+    FileDescriptor stop_;     // eventfd: written when the run ends
     std::thread thread_;
 };
 
