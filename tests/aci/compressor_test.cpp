@@ -7,18 +7,13 @@
 #include <span>
 
 #include "aci/gzip_block.hpp"
+#include "support/helpers.hpp"
 #include "util/decompress.hpp"
 
 namespace d2a {
 namespace {
 
-class StringWriter final : public Writer {
-  public:
-    void write(const void* buf, size_t n) override {
-        data.append(static_cast<const char*>(buf), n);
-    }
-    std::string data;
-};
+using testing::StringWriter;
 
 std::string gzip(const std::string& in, unsigned threads, int level = 6) {
     StringWriter out;
@@ -183,7 +178,8 @@ TEST(Compressor, WholeStreamsAreOneGzipMember) {
     // The trailer holds the size of everything (gzip -l reads only the last one).
     uint32_t isize = 0;
     for (int i = 0; i < 4; ++i)
-        isize |= static_cast<uint32_t>(static_cast<unsigned char>(gz[gz.size() - 4 + i])) << (8 * i);
+        isize |= static_cast<uint32_t>(static_cast<unsigned char>(gz[gz.size() - 4 + i]))
+                 << (8 * i);
     EXPECT_EQ(isize, input.size());
 }
 

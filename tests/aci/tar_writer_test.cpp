@@ -10,19 +10,13 @@
 
 #include <map>
 
+#include "support/helpers.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
 namespace {
 
-class StringWriter final : public Writer {
-  public:
-    void write(const void* buf, size_t n) override {
-        bytes.append(static_cast<const char*>(buf), n);
-    }
-    void finish() override {}
-    std::string bytes;
-};
+using testing::StringWriter;
 
 struct ReadEntry {
     std::string hardlink, symlink, data;
@@ -111,7 +105,7 @@ TEST(AciTarWriter, WritesWhatAReaderExpects) {
         w.add(dev, nullptr);
         w.finish();
     }
-    auto entries = read_tar(out.bytes);
+    auto entries = read_tar(out.data);
     std::vector<std::string> names;
     for (const auto& [name, _] : entries) names.push_back(name);
     EXPECT_EQ(names,

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "support/helpers.hpp"
 #include "support/layer_builder.hpp"
 #include "util/digest.hpp"
 #include "util/error.hpp"
@@ -19,13 +20,9 @@ namespace fs = std::filesystem;
 class ConvertImageTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/d2a-pipeline-test.XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         fs::create_directory(dir_ / "out");
         options_.convert.output_dir = dir_ / "out";
     }
-    void TearDown() override { fs::remove_all(dir_); }
 
     // A docker save (1.10+) archive of one layer; `diff_id_of` is the tar whose digest the
     // config records (the layer itself unless a test wants them to differ).
@@ -46,7 +43,8 @@ class ConvertImageTest : public ::testing::Test {
         return path;
     }
 
-    fs::path dir_;
+    testing::TempDir temp_;
+    const fs::path dir_ = temp_.path();
     PipelineOptions options_;
     const std::string layer_ = testing::LayerBuilder().file("hello", "hi\n", 0755).tar();
 };

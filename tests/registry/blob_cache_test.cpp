@@ -11,6 +11,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "support/helpers.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
@@ -20,13 +21,6 @@ namespace fs = std::filesystem;
 
 class BlobCacheTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/d2a-blob-cache-test.XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
     static void write(const fs::path& path, const std::string& bytes) {
         std::ofstream(path, std::ios::binary) << bytes;
     }
@@ -53,7 +47,8 @@ class BlobCacheTest : public ::testing::Test {
         return n;
     }
 
-    fs::path dir_;
+    testing::TempDir temp_;
+    const fs::path dir_ = temp_.path();
     const std::string content_ = std::string(100000, 'b') + "end";
     const Digest digest_ = Digest::of(content_, HashAlgorithm::sha256);
 };

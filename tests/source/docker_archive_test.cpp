@@ -4,12 +4,14 @@
 
 #include "source/source.hpp"
 #include "source/source_test_support.hpp"
+#include "support/helpers.hpp"
 #include "support/layer_builder.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
 namespace {
 
+using testing::error_of;
 using testing::sha256;
 using testing::TempTree;
 
@@ -18,15 +20,6 @@ std::string config_for(const std::vector<std::string>& layer_tars, const std::st
     for (const auto& t : layer_tars) ids += (ids.empty() ? "\"" : ",\"") + sha256(t) + "\"";
     return R"({"architecture":"amd64","os":"linux","config":{"Cmd":[")" + cmd +
            R"("]},"rootfs":{"type":"layers","diff_ids":[)" + ids + "]}}";
-}
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 // Docker 1.10-24: manifest.json, <id>/layer.tar, the config as <hex>.json.

@@ -5,23 +5,16 @@
 
 #include "source/source.hpp"
 #include "source/source_test_support.hpp"
+#include "support/helpers.hpp"
 #include "support/layer_builder.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
 namespace {
 
+using testing::error_of;
 using testing::sha256;
 using testing::TempTree;
-
-std::string error_of(const std::function<void()>& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
 
 std::string descriptor(const std::string& media_type, const std::string& digest, size_t size,
                        const std::string& extra = "") {

@@ -2,28 +2,18 @@
 // DirectoryBundle as the sources read extracted or directory inputs.
 #pragma once
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "source/bundle.hpp"
+#include "support/helpers.hpp"
 #include "util/digest.hpp"
 
 namespace d2a::testing {
 
 class TempTree {
   public:
-    TempTree() {
-        char tmpl[] = "/tmp/d2a-source-test.XXXXXX";
-        if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-        root_ = tmpl;
-    }
-    TempTree(const TempTree&) = delete;
-    TempTree& operator=(const TempTree&) = delete;
-    ~TempTree() { std::filesystem::remove_all(root_); }
-
     void write(const std::string& path, const std::string& bytes) const {
         std::filesystem::create_directories((root_ / path).parent_path());
         std::ofstream(root_ / path, std::ios::binary) << bytes;
@@ -40,7 +30,8 @@ class TempTree {
     }
 
   private:
-    std::filesystem::path root_;
+    TempDir dir_;
+    const std::filesystem::path& root_ = dir_.path();
 };
 
 inline std::string sha256(const std::string& bytes) {
