@@ -37,8 +37,10 @@ class Bits {
             count_ |= 56;
             return;
         }
+        // Past the end the stream reads as zeros; overrun() tells if they were used. Zeros
+        // may decode as literals for ever, so stop once the buffer cannot hold real bits.
+        if (p_ >= end_ + 16) malformed("truncated block");
         while (count_ <= 56) {
-            // Past the end the stream reads as zeros; overrun() tells if they were used.
             if (p_ < end_) buf_ |= static_cast<uint64_t>(*p_) << count_;
             ++p_;
             count_ += 8;
@@ -80,53 +82,70 @@ class Bits {
     unsigned count_ = 0;
 };
 
-// A canonical Huffman code. Deflate sends codes most significant bit first, so a table
-// indexed by the next kFastBits bits (the code reversed) decodes short codes in one step
-// (entry: symbol << 4 | length); longer codes, which are rare, are decoded bit by bit
-// from the counts per length (as zlib's puff does). Small tables: libdeflate starts a new
-// block every few kilobytes, and each needs its own.
-class Code {
+// What a code's symbol means to a walker that only skips: how many extra bits follow it
+// (skipped unread), and whether it is a literal, a length (a distance code follows), the
+// end of the block, or a distance.
+enum class Kind : uint8_t { literal, length, distance, end, slow, bad };
+
+struct Meaning {
+    Kind kind;
+    uint8_t extra_bits;
+};
+
+Meaning litlen_meaning(unsigned sym) {
+    if (sym < 256) return {Kind::literal, 0};
+    if (sym == 256) return {Kind::end, 0};
+    if (sym - 257 < kLengthExtra.size()) return {Kind::length, kLengthExtra[sym - 257]};
+    return {Kind::bad, 0};
+}
+
+Meaning distance_meaning(unsigned sym) {
+    if (sym < kDistExtra.size()) return {Kind::distance, kDistExtra[sym]};
+    return {Kind::bad, 0};
+}
+
+// `len` bits of `code` in the opposite order.
+uint32_t reversed(uint32_t code, unsigned len) {
+    static constexpr auto kByte = [] {
+        std::array<uint8_t, 256> t{};
+        for (unsigned i = 0; i < 256; ++i)
+            for (unsigned b = 0; b < 8; ++b) t[i] |= static_cast<uint8_t>(((i >> b) & 1) << (7 - b));
+        return t;
+    }();
+    const uint32_t sixteen = static_cast<uint32_t>(kByte[code & 0xff]) << 8 | kByte[(code >> 8) & 0xff];
+    return sixteen >> (16 - len);
+}
+
+// A canonical Huffman code decoded bit by bit from the counts per length, as zlib's puff
+// does: slow, for the code-length code and the rare long codes.
+class CanonicalCode {
   public:
     void build(const uint8_t* lengths, size_t count) {
         count_.fill(0);
         for (size_t i = 0; i < count; ++i) ++count_[lengths[i]];
         count_[0] = 0;
+        int left = 1;
+        for (unsigned len = 1; len <= kMaxBits; ++len) {
+            left = (left << 1) - count_[len];
+            if (left < 0) malformed("over-subscribed code");
+        }
         std::array<uint16_t, kMaxBits + 2> offset{};
         for (unsigned len = 1; len <= kMaxBits; ++len) offset[len + 1] = offset[len] + count_[len];
         symbols_.resize(count);
+        for (size_t sym = 0; sym < count; ++sym)
+            if (lengths[sym] != 0) symbols_[offset[lengths[sym]]++] = static_cast<uint16_t>(sym);
+    }
+    // The first code of each length (RFC 1951 3.2.2, step 2).
+    [[nodiscard]] std::array<uint32_t, kMaxBits + 1> first_codes() const {
         std::array<uint32_t, kMaxBits + 1> next{};
         uint32_t code = 0;
         for (unsigned len = 1; len <= kMaxBits; ++len) {
             code = (code + count_[len - 1]) << 1;
             next[len] = code;
         }
-        fast_.fill(0);
-        for (size_t sym = 0; sym < count; ++sym) {
-            unsigned len = lengths[sym];
-            if (len == 0) continue;
-            symbols_[offset[len]++] = static_cast<uint16_t>(sym);
-            uint32_t c = next[len]++;
-            if (c >= (1u << len)) malformed("over-subscribed code");
-            if (len > kFastBits) continue;
-            uint32_t reversed = 0;
-            for (unsigned b = 0; b < len; ++b) reversed |= ((c >> b) & 1) << (len - 1 - b);
-            const uint16_t entry = static_cast<uint16_t>(sym << 4 | len);
-            for (uint32_t fill = reversed; fill < fast_.size(); fill += 1u << len) fast_[fill] = entry;
-        }
+        return next;
     }
-    // The next symbol; the caller has refilled the bits.
     unsigned decode(Bits& bits) const {
-        uint16_t e = fast_[bits.peek(kFastBits)];
-        if (e != 0) {
-            bits.skip(e & 15);
-            return e >> 4;
-        }
-        return decode_slowly(bits);
-    }
-
-  private:
-    static constexpr unsigned kFastBits = 10;
-    unsigned decode_slowly(Bits& bits) const {
         int code = 0, first = 0, index = 0;
         for (unsigned len = 1; len <= kMaxBits; ++len) {
             code |= static_cast<int>(bits.take(1));
@@ -138,24 +157,82 @@ class Code {
         }
         malformed("no such code");
     }
-    std::array<uint16_t, 1u << kFastBits> fast_{};
+
+  private:
     std::array<uint16_t, kMaxBits + 1> count_{};
     std::vector<uint16_t> symbols_;
 };
 
-void read_dynamic_codes(Bits& bits, Code& litlen, Code& dist) {
+// A literal/length or distance code for skipping. Deflate sends codes most significant bit
+// first, so a table indexed by the next kTableBits bits (the code reversed) gives, in one
+// step, what a short code means and how many bits it takes with its extra bits (which are
+// skipped unread). Longer codes go
+// to the canonical decoder. libdeflate starts a new block every few kilobytes, and each
+// needs its own table, so the table stays small.
+template <unsigned kTableBits>
+class Code {
+  public:
+    void build(const uint8_t* lengths, size_t count, Meaning (*meaning)(unsigned)) {
+        meaning_ = meaning;
+        canonical_.build(lengths, count);
+        std::array<uint32_t, kMaxBits + 1> next = canonical_.first_codes();
+        table_.fill(Step{});
+        for (size_t sym = 0; sym < count; ++sym) {
+            const unsigned len = lengths[sym];
+            if (len == 0) continue;
+            const uint32_t code = next[len]++;
+            if (len > kTableBits) continue;
+            const Meaning m = meaning(static_cast<unsigned>(sym));
+            const Step step{m.kind, static_cast<uint8_t>(len + m.extra_bits)};
+            for (uint32_t fill = reversed(code, len); fill < table_.size(); fill += 1u << len)
+                table_[fill] = step;
+        }
+    }
+
+    struct Step {
+        Kind kind = Kind::slow;
+        uint8_t bits = 0;  // the code's bits and its extra bits
+    };
+
+    // What the next bits hold if the table knows (else Kind::slow), after a refill.
+    [[nodiscard]] Step lookup(const Bits& bits) const { return table_[bits.peek(kTableBits)]; }
+
+    // Skips the next symbol (or two literals) with its extra bits, after a refill.
+    Kind skip(Bits& bits) const {
+        const Step step = table_[bits.peek(kTableBits)];
+        if (step.kind != Kind::slow) {
+            bits.skip(step.bits);
+            return step.kind;
+        }
+        const Meaning m = meaning_(canonical_.decode(bits));
+        bits.skip(m.extra_bits);
+        return m.kind;
+    }
+
+  private:
+    std::array<Step, 1u << kTableBits> table_{};
+    CanonicalCode canonical_;
+    Meaning (*meaning_)(unsigned) = nullptr;
+};
+
+// Table sizes: litlen codes from libdeflate are mostly under 10 bits; the 30 distance
+// symbols mostly under 8. Larger tables cost more to build than they save, as blocks are
+// small (a piece of text between two random files is often one block of a few kilobytes).
+using LitlenCode = Code<10>;
+using DistanceCode = Code<8>;
+
+void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
     const unsigned hlit = static_cast<unsigned>(bits.take(5)) + 257;
     const unsigned hdist = static_cast<unsigned>(bits.take(5)) + 1;
     const unsigned hclen = static_cast<unsigned>(bits.take(4)) + 4;
     static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
     uint8_t cl_lengths[19] = {};
     for (unsigned i = 0; i < hclen; ++i) cl_lengths[kOrder[i]] = static_cast<uint8_t>(bits.take(3));
-    Code cl;
+    CanonicalCode cl;
     cl.build(cl_lengths, 19);
     uint8_t lengths[288 + 32] = {};
     unsigned n = 0;
     while (n < hlit + hdist) {
-        bits.refill();
         unsigned sym = cl.decode(bits);
         if (sym < 16) {
             lengths[n++] = static_cast<uint8_t>(sym);
@@ -176,37 +253,48 @@ void read_dynamic_codes(Bits& bits, Code& litlen, Code& dist) {
         while (repeat--) lengths[n++] = value;
         if (bits.overrun()) malformed("truncated header");
     }
-    litlen.build(lengths, hlit);
-    dist.build(lengths + hlit, hdist);
+    litlen.build(lengths, hlit, litlen_meaning);
+    dist.build(lengths + hlit, hdist, distance_meaning);
 }
 
-void skip_symbols(Bits& bits, const Code& litlen, const Code& dist) {
+void skip_symbols(Bits& bits, const LitlenCode& litlen, const DistanceCode& dist) {
+    // A refill holds at least 56 bits: a length code with its extra bits (20 at most) and
+    // a distance code with its extra bits (28 at most) fit. Past the end the bits read as
+    // zeros, which may well decode; the caller checks for that at the block's end, and
+    // refill() stops a run of zeros that never ends.
     for (;;) {
-        // Past the end the bits read as zeros, which may well decode: stop there.
-        if (bits.overrun()) malformed("truncated block");
         bits.refill();
-        unsigned sym = litlen.decode(bits);
-        if (sym < 256) continue;
-        if (sym == 256) return;
-        sym -= 257;
-        if (sym >= kLengthExtra.size()) malformed("bad length symbol");
-        bits.skip(kLengthExtra[sym]);
-        unsigned d = dist.decode(bits);
-        if (d >= kDistExtra.size()) malformed("bad distance symbol");
-        bits.skip(kDistExtra[d]);
-        if (bits.overrun()) malformed("truncated block");
+        const auto step = litlen.lookup(bits);
+        if (step.kind >= Kind::end) [[unlikely]] {  // once a block, or a long or bad code
+            const Kind kind = litlen.skip(bits);
+            if (kind == Kind::end) return;
+            if (kind == Kind::literal) continue;
+            if (kind != Kind::length) malformed("bad length symbol");
+            if (dist.skip(bits) != Kind::distance) malformed("bad distance symbol");
+            continue;
+        }
+        bits.skip(step.bits);
+        // Whether a literal or a match came is a coin toss to the branch predictor, so
+        // the distance is looked up either way and skipped only after a length.
+        const auto distance = dist.lookup(bits);
+        const bool is_length = step.kind == Kind::length;
+        if (is_length & (distance.kind != Kind::distance)) [[unlikely]] {
+            if (dist.skip(bits) != Kind::distance) malformed("bad distance symbol");
+            continue;
+        }
+        bits.skip(is_length ? distance.bits : 0);
     }
 }
 
-const std::pair<Code, Code>& fixed_codes() {
-    static const std::pair<Code, Code> codes = [] {
-        std::pair<Code, Code> c;
+const std::pair<LitlenCode, DistanceCode>& fixed_codes() {
+    static const std::pair<LitlenCode, DistanceCode> codes = [] {
+        std::pair<LitlenCode, DistanceCode> c;
         uint8_t lengths[288];
         for (unsigned i = 0; i < 288; ++i) lengths[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
-        c.first.build(lengths, 288);
+        c.first.build(lengths, 288, litlen_meaning);
         uint8_t dist[30];
         std::memset(dist, 5, sizeof dist);
-        c.second.build(dist, 30);
+        c.second.build(dist, 30, distance_meaning);
         return c;
     }();
     return codes;
@@ -216,7 +304,8 @@ const std::pair<Code, Code>& fixed_codes() {
 
 DeflateLayout walk_deflate(std::span<const unsigned char> stream) {
     Bits bits(stream);
-    Code litlen, dist;
+    LitlenCode litlen;
+    DistanceCode dist;
     for (;;) {
         const uint64_t start = bits.position();
         const bool final_block = bits.take(1) != 0;

@@ -30,7 +30,7 @@ struct GzipPiece {
 };
 
 // Splits a block into runs of chunks that are stored (their bytes look random) or
-// deflated at one level: `level`, or at most 4 when the block as a whole compresses poorly.
+// deflated at one level: `level`, or 1 when the block as a whole compresses poorly.
 std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int level);
 
 class GzipBlockEncoder {
