@@ -43,12 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         layers[i].blob_digest = d2a::Digest::of(i == 1 && !honest ? bytes[i] + "tampered" : bytes[i]);
     }
     d2a::FlattenOptions options;
-    options.limits = limits;
     options.capture_paths = {"etc/passwd"};
     options.scan_threads = data[0] & 2 ? 2 : 1;
     auto open = [&](size_t i, d2a::LayerPass) { return d2a::open_layer_tar(layers[i], limits); };
     try {
-        d2a::Flattener flattener(2, open, options);
+        d2a::Flattener flattener(2, open, options, limits);
         NullSink sink;
         flattener.emit(sink);
     } catch (const d2a::Error&) {

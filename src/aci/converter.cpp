@@ -108,17 +108,17 @@ std::vector<std::filesystem::path> aci_output_paths(const Image& image,
     return paths;
 }
 
-ConvertResult convert_squashed(const Image& image, const ConvertOptions& options) {
+ConvertResult convert_squashed(const Image& image, const ConvertOptions& options,
+                               const Limits& limits) {
     require_directory(options.output_dir);
     AciNaming naming = aci_naming(image, options.name_prefix());
     ConvertResult result;
     result.path = aci_output_path(options, naming.file_name);
 
     FlattenOptions flatten_options;
-    flatten_options.limits = options.limits;
     flatten_options.capture_paths = {"etc/passwd"};
     flatten_options.scan_threads = options.threads;
-    Flattener flattener(image.layers.size(), opener_for(image, options.limits), flatten_options);
+    Flattener flattener(image.layers.size(), opener_for(image, limits), flatten_options, limits);
     auto start = Clock::now();
     flattener.scan();
     result.scan_time = since(start);
@@ -136,29 +136,28 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     return result;
 }
 
-std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options) {
+std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options,
+                                           const Limits& limits) {
     require_directory(options.output_dir);
     const size_t n = image.layers.size();
     if (n == 0) throw Error("the image has no layers");
     AciNaming naming = aci_naming(image, options.name_prefix());
-    LayerOpener opener = opener_for(image, options.limits);
+    LayerOpener opener = opener_for(image, limits);
 
     // The final merged tree decides which path of a hard-link group carries the data and
     // what metadata a directory gets when a layer only implies it.
     FlattenOptions final_options;
-    final_options.limits = options.limits;
     final_options.capture_paths = {"etc/passwd"};
     final_options.scan_threads = options.threads;
-    Flattener final_tree(n, opener, final_options);
+    Flattener final_tree(n, opener, final_options, limits);
     final_tree.scan();
     const nlohmann::json top_manifest =
         build_manifest({&image, final_tree.captured("etc/passwd"), options.name_prefix()});
 
     // Scanned layer by layer for each layer's pathWhitelist: the merged tree up to it.
     FlattenOptions so_far_options;
-    so_far_options.limits = options.limits;
     so_far_options.add_stdio_links = false;
-    Flattener so_far(n, opener, so_far_options);
+    Flattener so_far(n, opener, so_far_options, limits);
 
     const std::vector<std::filesystem::path> paths = aci_output_paths(image, options, true);
     std::vector<ConvertResult> results;
@@ -189,7 +188,6 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         below = {{"imageName", manifest["name"]}, {"labels", manifest["labels"]}};
 
         FlattenOptions layer_options;
-        layer_options.limits = options.limits;
         layer_options.add_stdio_links = top;
         layer_options.implicit_dir_metadata = [&final_tree](const std::string& path) {
             return final_tree.directory_metadata(path);
@@ -206,7 +204,8 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
             return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
         };
         Flattener layer(
-            1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options);
+            1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options,
+            limits);
         ConvertResult result;
         result.manifest = manifest;
         result.path = paths[i];

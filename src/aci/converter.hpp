@@ -23,7 +23,6 @@ struct ConvertOptions {
     CompressionOptions compression;
     // Threads for reading layers and for compressing (0: one per core; --threads).
     unsigned threads = 0;
-    Limits limits;
     // The output directory is this discovery site: names get its prefix, files nest.
     std::optional<DiscoverySite> site;
     [[nodiscard]] std::string name_prefix() const { return site ? site->prefix : ""; }
@@ -52,11 +51,13 @@ std::vector<std::filesystem::path> aci_output_paths(const Image& image, const Co
                                                     bool layered);
 
 // Both return ACIs written in full but not yet in place (see ConvertResult::file).
-ConvertResult convert_squashed(const Image& image, const ConvertOptions& options);
+ConvertResult convert_squashed(const Image& image, const ConvertOptions& options,
+                               const Limits& limits);
 
 // --nosquash: one ACI per layer, bottom first. Each depends on the one below and carries
 // the merged tree up to it as its pathWhitelist; the top one carries the app. Rendered the
 // appc way, the set gives exactly the squashed tree.
-std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options);
+std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options,
+                                           const Limits& limits);
 
 }  // namespace d2a

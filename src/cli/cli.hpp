@@ -42,6 +42,7 @@ struct CliOptions {
     std::optional<std::string> passphrase_file;
     SourceOptions source;
     ConvertOptions convert;
+    Limits limits;
 };
 
 // The references to convert: the IMAGE arguments, then --batch lines (blank lines and

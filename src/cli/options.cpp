@@ -212,13 +212,10 @@ CliOptions parse_args(int argc, const char* const* argv) {
         } catch (const Error& e) {
             throw UsageError(e.what());
         }
-        Limits limits;
-        limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
-        limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
-        limits.max_entries = r["max-entries"].as<uint64_t>();
-        limits.max_compression_ratio = r["max-compression-ratio"].as<uint64_t>();
-        o.source.limits = limits;
-        o.convert.limits = limits;
+        o.limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
+        o.limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
+        o.limits.max_entries = r["max-entries"].as<uint64_t>();
+        o.limits.max_compression_ratio = r["max-compression-ratio"].as<uint64_t>();
     } catch (const cxxopts::exceptions::exception& e) {
         throw UsageError(e.what());
     }

@@ -127,11 +127,11 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
 PipelineOptions pipeline_options(const CliOptions& options, DownloadObserver* observer,
                                  const Signer* signer) {
     PipelineOptions p;
+    p.limits = options.limits;
     p.source = options.source;
     p.parallel = options.parallel;
     p.registry.insecure_skip_verify = options.insecure_skip_verify;
     p.registry.allow_http = options.insecure_allow_http;
-    p.registry.max_manifest_bytes = options.source.limits.max_metadata_bytes;
     for (const auto& d : options.cert_dirs) p.registry.cert_dirs.push_back(d);
     p.registry.credentials.username = options.username;
     if (options.cache_dir) p.cache_dir = *options.cache_dir;

@@ -180,6 +180,7 @@ struct Flattener::Impl {
     size_t layer_count;
     LayerOpener opener;
     FlattenOptions options;
+    const Limits& limits;
     Node root;
     std::vector<std::unique_ptr<Inode>> inodes;
     std::optional<Entry> root_meta;
@@ -191,8 +192,8 @@ struct Flattener::Impl {
     std::atomic<uint64_t> emit_stream_bytes{0};
     mutable std::atomic<uint64_t> pending_name_bytes{0};
 
-    Impl(size_t count, LayerOpener open, FlattenOptions opts)
-        : layer_count(count), opener(std::move(open)), options(std::move(opts)) {
+    Impl(size_t count, LayerOpener open, FlattenOptions opts, const Limits& lim)
+        : layer_count(count), opener(std::move(open)), options(std::move(opts)), limits(lim) {
         root.dir = std::make_unique<DirData>();
     }
 
@@ -351,12 +352,12 @@ struct Flattener::Impl {
     std::unique_ptr<Reader> open_layer(uint32_t layer, LayerPass pass,
                                        std::atomic<uint64_t>& budget) const {
         return std::make_unique<BudgetReader>(opener(layer, pass), budget,
-                                              options.limits.max_unpacked_bytes, layer_name(layer));
+                                              limits.max_unpacked_bytes, layer_name(layer));
     }
 
     void charge_name(LayerScan& scan, size_t bytes, const std::string& what) const {
         scan.name_bytes += bytes;
-        const uint64_t limit = options.limits.max_pending_name_bytes;
+        const uint64_t limit = limits.max_pending_name_bytes;
         if (pending_name_bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes > limit) {
             throw Error(what + ": entry names add up to more than " + std::to_string(limit) +
                         " bytes");
@@ -383,15 +384,15 @@ struct Flattener::Impl {
             if (cancelled && cancelled->load(std::memory_order_relaxed)) return scan;
             uint64_t ord = scan.entries++;
             // This layer alone; apply_layer() checks the image as a whole.
-            if (scan.entries > options.limits.max_entries) {
-                throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
+            if (scan.entries > limits.max_entries) {
+                throw Error(what + ": more than " + std::to_string(limits.max_entries) +
                             " entries in the image");
             }
             if (e.type == EntryType::regular) {
                 scan.file_bytes += e.size;
-                if (scan.file_bytes > options.limits.max_unpacked_bytes) {
+                if (scan.file_bytes > limits.max_unpacked_bytes) {
                     throw Error(what + ": files add up to more than " +
-                                std::to_string(options.limits.max_unpacked_bytes) + " bytes (at " +
+                                std::to_string(limits.max_unpacked_bytes) + " bytes (at " +
                                 e.path + ")");
                 }
             }
@@ -442,14 +443,14 @@ struct Flattener::Impl {
     void apply_layer(uint32_t layer, LayerScan& scan) {
         std::string what = layer_name(layer);
         total_entries += scan.entries;
-        if (total_entries > options.limits.max_entries) {
-            throw Error(what + ": more than " + std::to_string(options.limits.max_entries) +
+        if (total_entries > limits.max_entries) {
+            throw Error(what + ": more than " + std::to_string(limits.max_entries) +
                         " entries in the image");
         }
         file_bytes += scan.file_bytes;
-        if (file_bytes > options.limits.max_unpacked_bytes) {
+        if (file_bytes > limits.max_unpacked_bytes) {
             throw Error(what + ": files add up to more than " +
-                        std::to_string(options.limits.max_unpacked_bytes) + " bytes");
+                        std::to_string(limits.max_unpacked_bytes) + " bytes");
         }
         if (scan.root_meta) root_meta = std::move(scan.root_meta);
         // Whiteouts hide lower layers only, wherever they stand in this layer: apply them
@@ -696,8 +697,9 @@ struct Flattener::Impl {
     }
 };
 
-Flattener::Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options)
-    : impl_(std::make_unique<Impl>(layer_count, std::move(opener), std::move(options))) {}
+Flattener::Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options,
+                     const Limits& limits)
+    : impl_(std::make_unique<Impl>(layer_count, std::move(opener), std::move(options), limits)) {}
 
 Flattener::~Flattener() = default;
 

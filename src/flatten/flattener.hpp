@@ -39,7 +39,6 @@ enum class LayerPass { scan, emit };
 using LayerOpener = std::function<std::unique_ptr<Reader>(size_t index, LayerPass pass)>;
 
 struct FlattenOptions {
-    Limits limits;
     // Regular files whose final content the caller needs (e.g. "etc/passwd"), read during
     // the scan when no larger than 1 MiB.
     std::set<std::string> capture_paths;
@@ -75,7 +74,8 @@ struct FlattenStats {
 
 class Flattener {
   public:
-    Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options);
+    // `limits` must outlive the flattener.
+    Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options, const Limits& limits);
     ~Flattener();
     Flattener(const Flattener&) = delete;
     Flattener& operator=(const Flattener&) = delete;

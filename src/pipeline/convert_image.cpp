@@ -34,8 +34,9 @@ PullOptions pull_options(const PipelineOptions& options) {
     PullOptions pull;
     pull.source = options.source;
     pull.registry = options.registry;
+    pull.registry.max_metadata_bytes = options.limits.max_metadata_bytes;
     pull.registry.max_blob_bytes =
-        std::min(pull.registry.max_blob_bytes, options.source.limits.max_unpacked_bytes);
+        std::min(pull.registry.max_blob_bytes, options.limits.max_unpacked_bytes);
     pull.parallel = options.parallel;
     pull.cache_dir = options.cache_dir;
     pull.observer = options.observer;
@@ -64,7 +65,7 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
         registry.emplace(reference.substr(kRegistryScheme.size()), pull_options(options));
         outcome.image = registry->image();
     } else {
-        outcome.image = open_local_image(reference, options.source);
+        outcome.image = open_local_image(reference, options.source, options.limits);
     }
     if (options.source.platform_required) {
         const ImageConfig& c = outcome.image.config;
@@ -93,9 +94,9 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
         }
     }
     if (options.layered) {
-        outcome.results = convert_layered(outcome.image, options.convert);
+        outcome.results = convert_layered(outcome.image, options.convert, options.limits);
     } else {
-        outcome.results.push_back(convert_squashed(outcome.image, options.convert));
+        outcome.results.push_back(convert_squashed(outcome.image, options.convert, options.limits));
     }
     if (registry) outcome.blobs_downloaded = registry->blobs_downloaded();
     publish(outcome.results, options.signer);

@@ -22,6 +22,9 @@
 namespace d2a {
 
 struct PipelineOptions {
+    // The one set of limits: every stage reads it from here (the registry's own byte
+    // limits are derived from it).
+    Limits limits;
     SourceOptions source;
     RegistryOptions registry;
     int parallel = 4;  // layer downloads at once

@@ -275,7 +275,7 @@ FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
     HttpRequest req;
     req.url = base_url() + "/manifests/" + reference;
     req.headers = {kManifestAccept};
-    req.max_body = options_.max_manifest_bytes;
+    req.max_body = options_.max_metadata_bytes;
     HttpResponse r = request(req, what);
     if (r.status != 200) throw Error(describe_status(r, "manifest " + what));
     FetchedManifest m;

@@ -26,7 +26,8 @@ struct RegistryOptions {
     CredentialOptions credentials;
     int max_attempts = 5;
     std::chrono::milliseconds first_backoff{500};
-    uint64_t max_manifest_bytes = 4 << 20;
+    // Manifests and configs (--max-metadata-size).
+    uint64_t max_metadata_bytes = 4 << 20;
     // Any one blob, whatever its descriptor says (or does not say: schema 1 has no sizes).
     uint64_t max_blob_bytes = 64ull << 30;
     // Told of each retry and of each stall (no data for a while), from any thread: what an

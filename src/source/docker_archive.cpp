@@ -105,10 +105,11 @@ LayerSource layer_from_member(const std::shared_ptr<const Bundle>& bundle,
 }
 
 Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
+                         const Limits& limits,
                          const std::string& fallback_name) {
     const std::string where = bundle->describe();
     json doc =
-        parse_metadata_json(bundle->read_file("manifest.json", options.limits.max_metadata_bytes),
+        parse_metadata_json(bundle->read_file("manifest.json", limits.max_metadata_bytes),
                             where + ": manifest.json");
     if (!doc.is_array()) throw Error(where + ": manifest.json is not a list");
     std::vector<Candidate> candidates;
@@ -141,7 +142,7 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
     if (tag) image.reference = Reference::parse(*tag);
 
     std::string config_member = bundle->resolve(entry["Config"].get<std::string>());
-    std::string config_text = bundle->read_file(config_member, options.limits.max_metadata_bytes);
+    std::string config_text = bundle->read_file(config_member, limits.max_metadata_bytes);
     Digest config_digest = Digest::of(config_text);
     if (auto named = digest_from_name(config_member); named && !(*named == config_digest)) {
         throw Error(where + ": config " + config_member + " does not match its digest (got " +
@@ -158,7 +159,7 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
         if (i < image.config.diff_ids.size()) layer.diff_id = image.config.diff_ids[i];
         image.layers.push_back(std::move(layer));
     }
-    image.manifest_digest = find_manifest_digest(*bundle, config_digest, options.limits);
+    image.manifest_digest = find_manifest_digest(*bundle, config_digest, limits);
     return image;
 }
 
@@ -169,10 +170,11 @@ bool is_legacy_id(const std::string& id) {
 }
 
 Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
+                  const Limits& limits,
                   const std::string& fallback_name) {
     const std::string where = bundle->describe();
     json repos =
-        parse_metadata_json(bundle->read_file("repositories", options.limits.max_metadata_bytes),
+        parse_metadata_json(bundle->read_file("repositories", limits.max_metadata_bytes),
                             where + ": repositories");
     if (!repos.is_object()) throw Error(where + ": repositories is not an object");
     // One candidate per image id, with every tag that names it.
@@ -213,7 +215,7 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
         if (!is_legacy_id(id))
             throw Error(where + ": invalid parent id \"" + id.substr(0, 80) + "\"");
         if (!seen.insert(id).second) throw Error(where + ": parent chain loops at layer " + id);
-        std::string text = bundle->read_file(id + "/json", options.limits.max_metadata_bytes);
+        std::string text = bundle->read_file(id + "/json", limits.max_metadata_bytes);
         if (chain.empty()) top_json = text;
         json j = parse_metadata_json(text, where + ": " + id + "/json");
         chain.push_back(id);
@@ -231,9 +233,10 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
 }  // namespace
 
 Image load_docker_archive(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                          const std::string& fallback_name) {
-    if (bundle->exists("manifest.json")) return load_manifest_json(bundle, options, fallback_name);
-    return load_legacy(bundle, options, fallback_name);
+                          const Limits& limits, const std::string& fallback_name) {
+    if (bundle->exists("manifest.json"))
+        return load_manifest_json(bundle, options, limits, fallback_name);
+    return load_legacy(bundle, options, limits, fallback_name);
 }
 
 }  // namespace d2a

@@ -48,11 +48,11 @@ std::string stem_of(const std::string& arg) {
 }
 
 Image load_bundle(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                  const std::string& fallback) {
+                  const Limits& limits, const std::string& fallback) {
     if (bundle->exists("manifest.json") || bundle->exists("repositories")) {
-        return load_docker_archive(bundle, options, fallback);
+        return load_docker_archive(bundle, options, limits, fallback);
     }
-    if (bundle->exists("index.json")) return load_oci_layout(bundle, options, fallback);
+    if (bundle->exists("index.json")) return load_oci_layout(bundle, options, limits, fallback);
     throw Error(bundle->describe() +
                 ": not a docker save archive or OCI layout (no manifest.json, repositories or "
                 "index.json)");
@@ -60,33 +60,33 @@ Image load_bundle(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
 
 }  // namespace
 
-Image open_local_image(const std::string& arg, const SourceOptions& options) {
+Image open_local_image(const std::string& arg, const SourceOptions& options, const Limits& limits) {
     if (arg == "-") {
         auto fd = spool(std::make_unique<FdReader>(STDIN_FILENO, "standard input"),
-                        "standard input", options.limits);
+                        "standard input", limits);
         auto bundle = std::make_shared<TarBundle>(fd, "on standard input");
-        return load_bundle(bundle, options, "image");
+        return load_bundle(bundle, options, limits, "image");
     }
     struct stat st {};
     if (::stat(arg.c_str(), &st) != 0) throw_errno(arg);
     if (S_ISDIR(st.st_mode)) {
-        return load_bundle(std::make_shared<DirectoryBundle>(arg), options, stem_of(arg));
+        return load_bundle(std::make_shared<DirectoryBundle>(arg), options, limits, stem_of(arg));
     }
     auto fd = std::make_shared<FileDescriptor>(open_for_reading(arg));
     std::shared_ptr<FileDescriptor> seekable = fd;
     if (!S_ISREG(st.st_mode)) {
-        seekable = spool(std::make_unique<FdReader>(fd->get(), arg), arg, options.limits);
+        seekable = spool(std::make_unique<FdReader>(fd->get(), arg), arg, limits);
     } else {
         char head[6] = {};
         ssize_t n = ::pread(fd->get(), head, sizeof head, 0);
         if (n > 0 && detect_compression(std::string_view(head, static_cast<size_t>(n))) !=
                          Compression::none) {
             seekable = spool(std::make_unique<RangeReader>(fd, 0, file_size(fd->get()), arg), arg,
-                             options.limits);
+                             limits);
         }
     }
     auto bundle = std::make_shared<TarBundle>(seekable, arg);
-    return load_bundle(bundle, options, stem_of(arg));
+    return load_bundle(bundle, options, limits, stem_of(arg));
 }
 
 }  // namespace d2a

@@ -70,9 +70,8 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
 }
 
 Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                      const std::string& fallback_name) {
+                      const Limits& limits, const std::string& fallback_name) {
     const std::string where = bundle->describe();
-    const Limits& limits = options.limits;
     json top = parse_metadata_json(bundle->read_file("index.json", limits.max_metadata_bytes),
                                    where + ": index.json");
     std::vector<Descriptor> tops = index_manifests(top, where + ": index.json");

@@ -250,7 +250,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
         std::string config_text = cached_config(config_digest);
         if (config_text.empty()) {
             config_text =
-                client_->fetch_small_blob(config_digest, options_.source.limits.max_metadata_bytes);
+                client_->fetch_small_blob(config_digest, options_.registry.max_metadata_bytes);
             if (cache_) cache_->put(config_digest, config_text);
         }
         image_.image_id = config_digest.str();
@@ -289,7 +289,7 @@ std::string RegistryPull::cached_config(const Digest& digest) const {
     std::optional<CachedBlob> hit = cache_->find(digest);
     if (!hit) return "";
     RangeReader reader(hit->file, 0, hit->size, hit->path.string());
-    std::string text = read_all(reader, options_.source.limits.max_metadata_bytes, "config");
+    std::string text = read_all(reader, options_.registry.max_metadata_bytes, "config");
     // What is parsed is what was checked: these bytes, not whatever the name holds now.
     return Digest::of(text, digest.algorithm) == digest ? text : "";
 }

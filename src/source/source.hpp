@@ -19,20 +19,19 @@ struct SourceOptions {
     // --platform was given: an image made for another platform is an error, not a
     // conversion of what there is.
     bool platform_required = false;
-    Limits limits;
 };
 
 // "-" (stdin), a docker save archive or OCI archive (plain, gzip, xz or zstd), or an OCI
 // layout directory.
-Image open_local_image(const std::string& arg, const SourceOptions& options);
+Image open_local_image(const std::string& arg, const SourceOptions& options, const Limits& limits);
 
 // docker save: manifest.json (Docker 1.10+, skopeo, podman) or legacy repositories.
 Image load_docker_archive(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                          const std::string& fallback_name);
+                          const Limits& limits, const std::string& fallback_name);
 
 // OCI image layout (index.json, blobs/).
 Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                      const std::string& fallback_name);
+                      const Limits& limits, const std::string& fallback_name);
 
 // The digest of the manifest in an OCI index that names `config` as its config, if any.
 std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Digest& config,

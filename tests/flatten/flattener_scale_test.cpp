@@ -98,7 +98,7 @@ TEST(FlattenerScale, MillionHardLinksReplacedOneByOne) {
     };
     FlattenOptions options;
     options.add_stdio_links = false;
-    Flattener f(2, opener, options);
+    Flattener f(2, opener, options, Limits{});
     f.scan();
     CountingSink sink;
     f.emit(sink);
@@ -114,12 +114,15 @@ TEST(FlattenerScale, UnpackedLimitCountsTheWholeImage) {
         tars.push_back(testing::LayerBuilder().file(name, std::string(40000, 'x')).tar());
     }
     FlattenOptions options;
-    options.limits.max_unpacked_bytes = 50000;
+    Limits limits;
+    limits.max_unpacked_bytes = 50000;
     Flattener one(
-        1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tars[0]); }, options);
+        1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tars[0]); }, options,
+        limits);
     EXPECT_NO_THROW(one.scan());
     Flattener both(
-        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, options);
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, options,
+        limits);
     try {
         both.scan();
         FAIL() << "two layers over the limit together converted";
@@ -144,15 +147,17 @@ TEST(FlattenerScale, PendingNamesAreBounded) {
     };
     FlattenOptions options;
     options.add_stdio_links = false;
-    options.limits.max_pending_name_bytes = 2'000'000;
-    Flattener fits(2, opener, options);
+    Limits limits;
+    limits.max_pending_name_bytes = 2'000'000;
+    Flattener fits(2, opener, options, limits);
     EXPECT_NO_THROW(fits.scan());
     CountingSink sink;
     fits.emit(sink);
     EXPECT_EQ(sink.entries, 2 * kEntries + 2);  // and the directories a/ and b/
 
-    options.limits.max_pending_name_bytes = 1'000'000;
-    Flattener over(2, opener, options);
+    Limits tighter;
+    tighter.max_pending_name_bytes = 1'000'000;
+    Flattener over(2, opener, options, tighter);
     try {
         over.scan();
         FAIL() << "1.2 MB of pending names passed a 1 MB bound";
@@ -175,7 +180,7 @@ TEST(FlattenerScale, CapturedPathKeepsTheLastCopyOnly) {
     };
     FlattenOptions options;
     options.capture_paths = {"etc/passwd"};
-    Flattener f(1, opener, options);
+    Flattener f(1, opener, options, Limits{});
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"),
               std::optional<std::string>(std::string(kSize, 'a' + (kCopies - 1) % 26)));

@@ -18,9 +18,10 @@ Lines flatten_with(const std::vector<std::string>& tars, bool stdio, unsigned sc
     FlattenOptions options;
     options.add_stdio_links = stdio;
     options.scan_threads = scan_threads;
+    const Limits limits;
     Flattener f(
         tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); },
-        options);
+        options, limits);
     f.scan();
     CollectingSink sink;
     f.emit(sink);
@@ -41,10 +42,11 @@ std::string scan_error(const std::vector<std::string>& tars, unsigned threads,
                        uint64_t max_entries) {
     FlattenOptions o;
     o.scan_threads = threads;
-    o.limits.max_entries = max_entries;
+    Limits limits;
+    limits.max_entries = max_entries;
     Flattener f(
         tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); },
-        o);
+        o, limits);
     try {
         f.scan();
     } catch (const Error& e) {
@@ -117,7 +119,7 @@ TEST(Flattener, DirectoryMetadataFromTopLayerEmittedBeforeChildren) {
     FlattenOptions o;
     o.add_stdio_links = false;
     Flattener f(
-        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, Limits{});
     struct ModeSink : EntrySink {
         std::vector<std::pair<std::string, uint32_t>> seen;
         void add(const Entry& e, Reader*) override { seen.emplace_back(e.path, e.mode); }
@@ -210,7 +212,7 @@ TEST(Flattener, CapturesFinalPasswd) {
     FlattenOptions o;
     o.capture_paths = {"etc/passwd"};
     Flattener f(
-        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o);
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, Limits{});
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"), std::optional<std::string>("new"));
     EXPECT_EQ(f.captured("etc/group"), std::nullopt);
@@ -221,9 +223,10 @@ TEST(Flattener, EntryLimit) {
     l.file("a", "").file("b", "").file("c", "");
     std::string tar = l.tar();
     FlattenOptions o;
-    o.limits.max_entries = 2;
+    Limits limits;
+    limits.max_entries = 2;
     Flattener f(
-        1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tar); }, o);
+        1, [&](size_t, LayerPass) { return std::make_unique<MemoryReader>(tar); }, o, limits);
     EXPECT_THROW(f.scan(), Error);
 }
 
@@ -277,7 +280,7 @@ TEST(Flattener, CorruptCompressedDataInSkippedFileFails) {
         [&](size_t, LayerPass) {
             return open_decompressed(std::make_unique<MemoryReader>(gz), "layer", 1 << 30, 2000);
         },
-        o);
+        o, Limits{});
     EXPECT_THROW(f.scan(), Error);
 }
 

@@ -52,7 +52,7 @@ class DockerArchive : public ::testing::Test {
 TEST_F(DockerArchive, PicksTheImageAskedFor) {
     SourceOptions options;
     options.image = "team/b:latest";
-    Image image = load_docker_archive(tree_.bundle(), options, "fallback");
+    Image image = load_docker_archive(tree_.bundle(), options, Limits{}, "fallback");
     EXPECT_EQ(image.source_kind, "docker-archive");
     ASSERT_TRUE(image.reference);
     EXPECT_EQ(image.reference->name() + ":" + image.reference->tag, "team/b:latest");
@@ -65,13 +65,13 @@ TEST_F(DockerArchive, PicksTheImageAskedFor) {
 }
 
 TEST_F(DockerArchive, SeveralImagesNeedImage) {
-    std::string e = error_of([&] { load_docker_archive(tree_.bundle(), {}, "x"); });
+    std::string e = error_of([&] { load_docker_archive(tree_.bundle(), {}, Limits{}, "x"); });
     EXPECT_NE(e.find("holds 2 images"), std::string::npos) << e;
     EXPECT_NE(e.find("team/a:1"), std::string::npos) << e;  // says which there are
     EXPECT_NE(e.find("team/b:2 team/b:latest"), std::string::npos) << e;
     SourceOptions options;
     options.image = "team/c:1";
-    e = error_of([&] { load_docker_archive(tree_.bundle(), options, "x"); });
+    e = error_of([&] { load_docker_archive(tree_.bundle(), options, Limits{}, "x"); });
     EXPECT_NE(e.find("image team/c:1 not found in"), std::string::npos) << e;
 }
 
@@ -79,12 +79,12 @@ TEST_F(DockerArchive, MissingLayerAndChangedConfigAreNamed) {
     SourceOptions options;
     options.image = "team/a:1";
     std::filesystem::remove(tree_.path() / "a/layer.tar");
-    std::string e = error_of([&] { load_docker_archive(tree_.bundle(), options, "x"); });
+    std::string e = error_of([&] { load_docker_archive(tree_.bundle(), options, Limits{}, "x"); });
     EXPECT_NE(e.find(": layer a/layer.tar is missing"), std::string::npos) << e;
 
     tree_.write("a/layer.tar", tars_["a"]);
     tree_.write(hex_a_ + ".json", config_for({tars_["base"], tars_["a"]}, "/changed"));
-    e = error_of([&] { load_docker_archive(tree_.bundle(), options, "x"); });
+    e = error_of([&] { load_docker_archive(tree_.bundle(), options, Limits{}, "x"); });
     EXPECT_NE(e.find("config " + hex_a_ + ".json does not match its digest"), std::string::npos)
         << e;
 }
@@ -99,7 +99,7 @@ TEST(LegacyDockerArchive, FollowsTheParentChain) {
     tree.write(id2 + "/json",
                R"({"id":")" + id2 + R"(","parent":")" + id1 + R"(","config":{"Cmd":["/top"]}})");
     tree.write(id2 + "/layer.tar", ::d2a::testing::LayerBuilder().file("top", "t").tar());
-    Image image = load_docker_archive(tree.bundle(), {}, "x");
+    Image image = load_docker_archive(tree.bundle(), {}, Limits{}, "x");
     ASSERT_TRUE(image.reference);
     EXPECT_EQ(image.reference->name() + ":" + image.reference->tag, "lib/app:1");
     EXPECT_EQ(image.config.cmd, std::optional(std::vector<std::string>{"/top"}));
@@ -109,7 +109,7 @@ TEST(LegacyDockerArchive, FollowsTheParentChain) {
 
     // A chain that comes back to itself is refused, not followed forever.
     tree.write(id1 + "/json", R"({"id":")" + id1 + R"(","parent":")" + id2 + R"("})");
-    std::string e = error_of([&] { load_docker_archive(tree.bundle(), {}, "x"); });
+    std::string e = error_of([&] { load_docker_archive(tree.bundle(), {}, Limits{}, "x"); });
     EXPECT_NE(e.find("parent chain loops"), std::string::npos) << e;
 }
 

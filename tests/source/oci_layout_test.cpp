@@ -59,14 +59,14 @@ TEST(OciLayout, RefNameIsATagOfTheLayout) {
                           with_ref_name(add_image(tree, "amd64", "two"), "2.0"));
     SourceOptions options;
     options.image = "2.0";
-    Image image = load_oci_layout(tree.bundle(), options, "app");
+    Image image = load_oci_layout(tree.bundle(), options, Limits{}, "app");
     EXPECT_EQ(image.source_kind, "oci-layout");
     ASSERT_TRUE(image.reference);
     EXPECT_EQ(image.reference->name() + ":" + image.reference->tag, "app:2.0");
     ASSERT_EQ(image.layers.size(), 1u);
     EXPECT_EQ(image.layers[0].description.rfind("blobs/sha256/", 0), 0u);
 
-    std::string e = error_of([&] { load_oci_layout(tree.bundle(), {}, "app"); });
+    std::string e = error_of([&] { load_oci_layout(tree.bundle(), {}, Limits{}, "app"); });
     EXPECT_NE(e.find("holds 2 images; pick one with --image: 1.0, 2.0"), std::string::npos) << e;
 }
 
@@ -82,12 +82,12 @@ TEST(OciLayout, NestedIndexWalkedToThePlatform) {
     write_index(tree, descriptor(kIndexType, tree.blob(inner), inner.size()));
     SourceOptions options;
     options.platform = Platform::parse("linux/amd64");
-    Image image = load_oci_layout(tree.bundle(), options, "app");
+    Image image = load_oci_layout(tree.bundle(), options, Limits{}, "app");
     EXPECT_EQ(image.config.architecture, "amd64");
     ASSERT_EQ(image.layers.size(), 1u);
 
     options.platform = Platform::parse("linux/s390x");
-    std::string e = error_of([&] { load_oci_layout(tree.bundle(), options, "app"); });
+    std::string e = error_of([&] { load_oci_layout(tree.bundle(), options, Limits{}, "app"); });
     EXPECT_NE(e.find("linux/s390x"), std::string::npos) << e;
     EXPECT_NE(e.find("linux/amd64"), std::string::npos) << e;  // names what there is
 }
@@ -99,7 +99,7 @@ TEST(OciLayout, BlobNotMatchingItsDigestIsRefused) {
     // Replace the manifest's bytes, keeping its name.
     std::string digest = d.substr(d.find("sha256:"), 71);
     tree.write("blobs/sha256/" + digest.substr(7), R"({"schemaVersion":2})");
-    std::string e = error_of([&] { load_oci_layout(tree.bundle(), {}, "app"); });
+    std::string e = error_of([&] { load_oci_layout(tree.bundle(), {}, Limits{}, "app"); });
     EXPECT_NE(e.find("does not match its digest"), std::string::npos) << e;
 }
 
