@@ -34,60 +34,12 @@ std::optional<Digest> digest_from_name(const std::string& path) {
     return std::nullopt;
 }
 
-struct Candidate {
-    size_t index;
-    std::vector<std::string> tags;
-};
-
-std::string describe_candidates(const std::vector<Candidate>& cs,
-                                const std::vector<std::string>& ids) {
-    std::string out;
-    for (const auto& c : cs) {
-        if (!out.empty()) out += ", ";
-        if (c.tags.empty()) {
-            out += "<untagged " + ids[c.index].substr(0, 19) + ">";
-        } else {
-            for (size_t i = 0; i < c.tags.size(); ++i) out += (i ? " " : "") + c.tags[i];
-        }
-    }
-    return out;
+ImageCandidate::Name tag_name(const std::string& tag, const std::string& where) {
+    return {tag, with_context(where, [&] { return Reference::parse(tag); })};
 }
 
-// Picks one image by --image, or the only one. Returns the candidate and the tag chosen.
-std::pair<size_t, std::optional<std::string>> select_image(const std::vector<Candidate>& cs,
-                                                           const std::vector<std::string>& ids,
-                                                           const std::optional<std::string>& wanted,
-                                                           const std::string& where) {
-    if (cs.empty()) throw Error(where + ": holds no image");
-    if (!wanted) {
-        if (cs.size() > 1) {
-            throw Error(where + " holds " + std::to_string(cs.size()) +
-                        " images; pick one with --image: " + describe_candidates(cs, ids));
-        }
-        const auto& tags = cs.front().tags;
-        return {cs.front().index, tags.empty() ? std::nullopt : std::optional(tags.front())};
-    }
-    Reference want = Reference::parse(*wanted);
-    // An explicit tag must exist; a bare name means its "latest", or its only tag.
-    std::vector<std::pair<size_t, std::string>> same_name;
-    for (const auto& c : cs) {
-        for (const auto& t : c.tags) {
-            auto ref = Reference::parse(t);
-            Reference a = ref, b = want;
-            a.tag = b.tag = "";
-            if (a.canonical() != b.canonical()) continue;
-            same_name.emplace_back(c.index, t);
-            if (!want.tag.empty() && ref.tag_or_latest() == want.tag) return {c.index, t};
-        }
-    }
-    if (want.tag.empty()) {
-        for (const auto& [idx, t] : same_name) {
-            if (Reference::parse(t).tag_or_latest() == "latest") return {idx, t};
-        }
-        if (same_name.size() == 1) return {same_name.front().first, same_name.front().second};
-    }
-    throw Error("image " + *wanted + " not found in " + where +
-                "; it holds: " + describe_candidates(cs, ids));
+std::string untagged(const std::string& id) {
+    return "<untagged " + id.substr(0, 19) + ">";
 }
 
 LayerSource layer_from_member(const std::shared_ptr<const Bundle>& bundle,
@@ -112,8 +64,7 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
         parse_metadata_json(bundle->read_file("manifest.json", limits.max_metadata_bytes),
                             where + ": manifest.json");
     if (!doc.is_array()) throw Error(where + ": manifest.json is not a list");
-    std::vector<Candidate> candidates;
-    std::vector<std::string> ids;
+    std::vector<ImageCandidate> candidates;
     for (size_t i = 0; i < doc.size(); ++i) {
         const json& e = doc[i];
         if (!e.is_object() || !e.contains("Config") || !e["Config"].is_string() ||
@@ -121,25 +72,23 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
             throw Error(where + ": manifest.json entry " + std::to_string(i + 1) +
                         " lacks Config or Layers");
         }
-        Candidate c{i, {}};
+        ImageCandidate c;
         if (e.contains("RepoTags") && e["RepoTags"].is_array()) {
             for (const auto& t : e["RepoTags"]) {
                 if (!t.is_string()) throw Error(where + ": manifest.json has a non-string tag");
-                with_context(where + ": manifest.json",
-                             [&] { Reference::parse(t.get<std::string>()); });
-                c.tags.push_back(t.get<std::string>());
+                c.names.push_back(tag_name(t.get<std::string>(), where + ": manifest.json"));
             }
         }
-        ids.push_back(e["Config"].get<std::string>());
+        c.unnamed = untagged(e["Config"].get<std::string>());
         candidates.push_back(std::move(c));
     }
-    auto [index, tag] = select_image(candidates, ids, options.image, where);
-    const json& entry = doc[index];
+    const ImageSelection chosen = select_image(candidates, options.image, where);
+    const json& entry = doc[chosen.indexes.front()];
 
     Image image;
     image.source_kind = "docker-archive";
     image.fallback_name = fallback_name;
-    if (tag) image.reference = Reference::parse(*tag);
+    image.reference = chosen.reference;
 
     std::string config_member = bundle->resolve(entry["Config"].get<std::string>());
     std::string config_text = bundle->read_file(config_member, limits.max_metadata_bytes);
@@ -178,8 +127,8 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
                             where + ": repositories");
     if (!repos.is_object()) throw Error(where + ": repositories is not an object");
     // One candidate per image id, with every tag that names it.
-    std::vector<Candidate> candidates;
-    std::vector<std::string> ids;
+    std::vector<ImageCandidate> candidates;
+    std::vector<std::string> ids;  // of the candidates
     for (auto r = repos.begin(); r != repos.end(); ++r) {
         if (!r->is_object())
             throw Error(where + ": repositories entry " + r.key() + " is not an object");
@@ -188,24 +137,24 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
                 throw Error(where + ": repositories: " + r.key() + ":" + t.key() +
                             " has an invalid image id");
             }
-            std::string tag = r.key() + ":" + t.key();
-            with_context(where + ": repositories", [&] { Reference::parse(tag); });
+            const ImageCandidate::Name name =
+                tag_name(r.key() + ":" + t.key(), where + ": repositories");
             std::string id = t->get<std::string>();
             auto it = std::find(ids.begin(), ids.end(), id);
             if (it == ids.end()) {
                 ids.push_back(id);
-                candidates.push_back({ids.size() - 1, {}});
+                candidates.push_back({{}, untagged(id)});
                 it = ids.end() - 1;
             }
-            candidates[static_cast<size_t>(it - ids.begin())].tags.push_back(tag);
+            candidates[static_cast<size_t>(it - ids.begin())].names.push_back(name);
         }
     }
-    auto [index, tag] = select_image(candidates, ids, options.image, where);
+    const ImageSelection chosen = select_image(candidates, options.image, where);
     Image image;
     image.source_kind = "docker-archive";
     image.fallback_name = fallback_name;
-    if (tag) image.reference = Reference::parse(*tag);
-    std::string top = ids[index];
+    image.reference = chosen.reference;
+    std::string top = ids[chosen.indexes.front()];
     image.image_id = top;
 
     std::vector<std::string> chain;

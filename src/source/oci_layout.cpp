@@ -97,49 +97,27 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
         auto r = d.annotations.find("org.opencontainers.image.ref.name");
         return r == d.annotations.end() ? std::string() : r->second;
     };
-    std::vector<Descriptor> chosen;
-    std::optional<Reference> reference;
-    if (options.image) {
-        std::optional<std::string> want_canonical;
-        try {
-            want_canonical = Reference::parse(*options.image).canonical();
-        } catch (const Error&) {
+    // Attestations (build provenance, SBOMs) sit next to the images in an index; they are
+    // never what a user converts.
+    std::vector<Descriptor> images;
+    std::vector<ImageCandidate> candidates;
+    for (const auto& d : tops) {
+        if (is_attestation(d)) continue;
+        ImageCandidate c;
+        std::optional<Reference> name = name_of(d);
+        if (!ref_name(d).empty() || name) {
+            c.names.push_back({ref_name(d).empty() ? name->name() + ":" + name->tag_or_latest()
+                                                   : ref_name(d),
+                               name});
         }
-        for (const auto& d : tops) {
-            auto name = name_of(d);
-            bool hit = ref_name(d) == *options.image ||
-                       (name && want_canonical && name->canonical() == *want_canonical);
-            if (!hit) continue;
-            chosen.push_back(d);
-            if (!reference) reference = name;
-        }
-        if (chosen.empty()) {
-            std::string list;
-            for (const auto& d : tops) {
-                if (!ref_name(d).empty()) list += (list.empty() ? "" : ", ") + ref_name(d);
-            }
-            throw Error("image " + *options.image + " not found in " + where +
-                        (list.empty() ? "" : "; it holds: " + list));
-        }
-    } else {
-        std::set<std::string> names;
-        for (const auto& d : tops) {
-            if (is_attestation(d)) continue;
-            chosen.push_back(d);
-            auto name = name_of(d);
-            names.insert(name ? name->canonical() : d.digest.str());
-        }
-        if (names.size() > 1) {
-            std::string list;
-            for (const auto& d : chosen)
-                list += (list.empty() ? "" : ", ") +
-                        (ref_name(d).empty() ? d.digest.str() : ref_name(d));
-            throw Error(where + " holds " + std::to_string(names.size()) +
-                        " images; pick one with --image: " + list);
-        }
-        if (!chosen.empty()) reference = name_of(chosen.front());
+        c.unnamed = d.digest.str();
+        images.push_back(d);
+        candidates.push_back(std::move(c));
     }
-    if (chosen.empty()) throw Error(where + ": holds no image");
+    const ImageSelection selection = select_image(candidates, options.image, where);
+    std::vector<Descriptor> chosen;
+    for (size_t i : selection.indexes) chosen.push_back(images[i]);
+    const std::optional<Reference> reference = selection.reference;
 
     // Walk indexes down to one manifest for the requested platform.
     Descriptor current = chosen.size() == 1 ? chosen.front()
