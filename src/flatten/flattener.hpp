@@ -6,6 +6,10 @@
 // each surviving entry to a sink with its data, in an order valid for a tar: parents before
 // children, link targets before links, each path once. Memory grows with the number of entries,
 // never with their size.
+//
+// The parts: flatten/layer_scan reads one layer's headers (and runs several such reads in
+// layer order), flatten/tree holds the merged tree and the emitting order, and this file
+// ties them to the layer streams.
 #pragma once
 
 #include <cstdint>

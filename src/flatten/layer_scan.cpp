@@ -1,0 +1,235 @@
+#include "flatten/layer_scan.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "flatten/flattener.hpp"
+#include "flatten/layer_reader.hpp"
+#include "util/error.hpp"
+#include "util/path.hpp"
+#include "util/threads.hpp"
+
+namespace d2a {
+
+namespace {
+
+constexpr size_t kMaxPathBytes = 4096;
+constexpr uint64_t kMaxCapturedBytes = 1 << 20;
+
+// Entries under an aufs bookkeeping directory are skipped; any other whiteout name used
+// as a directory is malformed.
+bool skip_for_whiteout_parent(std::string_view path, const std::string& what) {
+    // Stopped early (false) at an aufs bookkeeping directory.
+    return !for_each_component(parent_path(path), [&](std::string_view part) {
+        if (part.substr(0, 4) != ".wh.") return true;
+        if (part.substr(0, 8) == ".wh..wh.") return false;
+        throw Error(what + ": whiteout \"" + std::string(part) + "\" used as a directory in " +
+                    std::string(path));
+    });
+}
+
+}  // namespace
+
+size_t BudgetReader::read(void* buf, size_t n) {
+    size_t got = inner_->read(buf, n);
+    if (used_.fetch_add(got, std::memory_order_relaxed) + got > limit_) {
+        throw Error(what_ + ": the image's layers add up to more than " + std::to_string(limit_) +
+                    " bytes uncompressed");
+    }
+    return got;
+}
+
+LayerScanner::LayerScanner(Opener opener, const Limits& limits,
+                           std::set<std::string> capture_paths,
+                           std::function<std::string(size_t)> layer_name)
+    : opener_(std::move(opener)),
+      limits_(limits),
+      capture_paths_(std::move(capture_paths)),
+      layer_name_(std::move(layer_name)) {}
+
+void LayerScanner::charge_name(LayerScan& scan, size_t bytes, const std::string& what) const {
+    scan.name_bytes += bytes;
+    const uint64_t limit = limits_.max_pending_name_bytes;
+    if (pending_name_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > limit) {
+        throw Error(what + ": entry names add up to more than " + std::to_string(limit) +
+                    " bytes");
+    }
+}
+
+void LayerScanner::release(LayerScan& scan) const {
+    pending_name_bytes_ -= scan.name_bytes;
+    scan.name_bytes = 0;
+}
+
+LayerScan LayerScanner::read(size_t layer, const std::atomic<bool>* cancelled) const {
+    const std::string what = layer_name(layer);
+    LayerReader reader(std::make_unique<BudgetReader>(opener_(layer), read_bytes_,
+                                                      limits_.max_unpacked_bytes, what),
+                       what);
+    LayerScan scan;
+    // A scan that does not reach its caller gives its names' budget back.
+    struct Refund {
+        const LayerScanner& scanner;
+        LayerScan& scan;
+        bool keep = false;
+        ~Refund() {
+            if (!keep) scanner.release(scan);
+        }
+    } refund{*this, scan};
+    // Only the last copy of a captured path in this layer can survive it.
+    std::unordered_map<std::string, size_t> captured_at;
+    Entry e;
+    while (reader.next(e)) {
+        if (cancelled && cancelled->load(std::memory_order_relaxed)) return {};  // refunded
+        uint64_t ord = scan.entries++;
+        // This layer alone; the tree checks the image as a whole when it applies the layer.
+        if (scan.entries > limits_.max_entries) {
+            throw Error(what + ": more than " + std::to_string(limits_.max_entries) +
+                        " entries in the image");
+        }
+        if (e.type == EntryType::regular) {
+            scan.file_bytes += e.size;
+            if (scan.file_bytes > limits_.max_unpacked_bytes) {
+                throw Error(what + ": files add up to more than " +
+                            std::to_string(limits_.max_unpacked_bytes) + " bytes (at " + e.path +
+                            ")");
+            }
+        }
+        if (e.path.size() > kMaxPathBytes) {
+            throw Error(what + ": entry name longer than " + std::to_string(kMaxPathBytes) +
+                        " bytes");
+        }
+        if (e.path.empty()) {
+            if (e.type != EntryType::directory) {
+                throw Error(what + ": the root entry \".\" is not a directory");
+            }
+            scan.root_meta = e;
+            continue;
+        }
+        if (skip_for_whiteout_parent(e.path, what)) continue;
+        std::string_view base = base_name(e.path);
+        WhiteoutKind kind = with_context(what, [&] { return classify_whiteout(base); });
+        std::string parent(parent_path(e.path));
+        charge_name(scan, e.path.size() + e.link_target.size(), what);
+        if (kind == WhiteoutKind::remove) {
+            scan.removals.push_back((parent.empty() ? "" : parent + "/") +
+                                    std::string(base.substr(4)));
+            continue;
+        }
+        if (kind == WhiteoutKind::opaque) {
+            scan.opaque_dirs.push_back(parent);
+            continue;
+        }
+        if (kind == WhiteoutKind::metadata) continue;
+        PendingEntry p{ord, e.path, e.type, e.link_target, nullptr, std::nullopt};
+        if (e.type == EntryType::directory) p.dir_meta = std::make_unique<Entry>(e);
+        if (e.type == EntryType::regular && e.size <= kMaxCapturedBytes &&
+            capture_paths_.count(e.path)) {
+            LayerReader::DataReader data(reader);
+            p.captured = read_all(data, kMaxCapturedBytes, what + ": " + e.path);
+            auto [it, first] = captured_at.try_emplace(e.path, scan.pending.size());
+            if (!first) {
+                scan.pending[it->second].captured.reset();
+                it->second = scan.pending.size();
+            }
+        }
+        scan.pending.push_back(std::move(p));
+    }
+    refund.keep = true;  // the caller releases it once applied
+    return scan;
+}
+
+void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsigned threads,
+                   const std::function<void(size_t layer, LayerScan& scan)>& apply) {
+    auto one_by_one = [&] {
+        for (size_t i = first; i < first + count; ++i) {
+            LayerScan scan = scanner.read(i, nullptr);
+            apply(i, scan);
+        }
+    };
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<size_t>(threads, count));
+    if (threads <= 1) return one_by_one();
+
+    struct Slot {
+        std::optional<LayerScan> scan;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    std::vector<Slot> slots(count);
+    std::mutex mutex;
+    std::condition_variable changed;
+    size_t next = 0;
+    size_t applied = 0;
+    std::atomic<bool> cancelled{false};
+    auto worker = [&] {
+        for (;;) {
+            size_t i;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return cancelled || next < applied + threads; });
+                if (cancelled || next >= count) return;
+                i = next++;
+            }
+            Slot result;
+            try {
+                result.scan = scanner.read(first + i, &cancelled);
+            } catch (...) {  // handed to the applying thread, which throws it in layer order
+                result.error = std::current_exception();
+            }
+            {
+                std::lock_guard lock(mutex);
+                slots[i].scan = std::move(result.scan);
+                slots[i].error = result.error;
+                slots[i].done = true;
+            }
+            changed.notify_all();
+        }
+    };
+    std::vector<std::thread> pool;
+    // Stops and joins the readers however this scope is left, then releases what they
+    // read and nobody applied.
+    struct Stop {
+        std::mutex& mutex;
+        std::condition_variable& changed;
+        std::atomic<bool>& cancelled;
+        std::vector<std::thread>& pool;
+        std::vector<Slot>& slots;
+        const LayerScanner& scanner;
+        ~Stop() {
+            {
+                std::lock_guard lock(mutex);
+                cancelled = true;
+            }
+            changed.notify_all();
+            for (auto& t : pool) t.join();
+            for (auto& slot : slots) {
+                if (slot.scan) scanner.release(*slot.scan);
+            }
+        }
+    } stop{mutex, changed, cancelled, pool, slots, scanner};
+    pool = start_threads(threads, [&](size_t) { worker(); });
+    if (pool.empty()) return one_by_one();  // the system refused every thread
+    for (size_t i = 0; i < count; ++i) {
+        std::optional<LayerScan> scan;
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return slots[i].done; });
+            if (slots[i].error) std::rethrow_exception(slots[i].error);
+            scan = std::move(slots[i].scan);
+            slots[i].scan.reset();
+        }
+        apply(first + i, *scan);
+        {
+            std::lock_guard lock(mutex);
+            applied = i + 1;
+        }
+        changed.notify_all();
+    }
+}
+
+}  // namespace d2a
