@@ -214,35 +214,68 @@ void RegistryClient::authenticate(const HttpResponse& unauthorized, const std::s
     throw Error(describe_status(unauthorized, what) + "; unsupported authentication scheme");
 }
 
-void RegistryClient::notice_retry(const std::string& what, const std::string& why,
-                                  std::chrono::milliseconds wait, int attempt) const {
-    if (!options_.notice) return;
-    options_.notice(what + ": " + why + "; retrying in " + std::to_string(wait.count()) +
-                    " ms (attempt " + std::to_string(attempt + 1) + " of " +
-                    std::to_string(options_.max_attempts) + ")");
-}
+namespace {
+
+// The one retry policy of registry requests: up to max_attempts tries, pausing between
+// them (doubling from first_backoff, or longer when the server says so), each retry told
+// to the notice callback. A cancelled transfer ends the pause at once.
+class Retries {
+  public:
+    Retries(const RegistryOptions& options, std::string what, const std::atomic<bool>* cancelled)
+        : options_(options), what_(std::move(what)), cancelled_(cancelled),
+          backoff_(options.first_backoff) {}
+
+    // After a failed try (`why`): pauses and returns true if another try is allowed.
+    bool again(const std::string& why, std::chrono::milliseconds at_least = {}) {
+        if (attempt_ >= options_.max_attempts) return false;
+        const auto wait = std::max(backoff_, at_least);
+        if (options_.notice) {
+            options_.notice(what_ + ": " + why + "; retrying in " + std::to_string(wait.count()) +
+                            " ms (attempt " + std::to_string(attempt_ + 1) + " of " +
+                            std::to_string(options_.max_attempts) + ")");
+        }
+        pause(wait);
+        backoff_ *= 2;
+        ++attempt_;
+        return true;
+    }
+
+  private:
+    void pause(std::chrono::milliseconds wait) const {
+        const auto until = std::chrono::steady_clock::now() + wait;
+        for (auto now = std::chrono::steady_clock::now(); now < until;
+             now = std::chrono::steady_clock::now()) {
+            if (cancelled_ && cancelled_->load(std::memory_order_relaxed))
+                throw Error(what_ + ": download cancelled");
+            std::this_thread::sleep_for(
+                std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+        }
+    }
+
+    const RegistryOptions& options_;
+    std::string what_;
+    const std::atomic<bool>* cancelled_;
+    std::chrono::milliseconds backoff_;
+    int attempt_ = 1;
+};
+
+}  // namespace
 
 HttpResponse RegistryClient::perform_retrying(const HttpRequest& req, const std::string& what) {
-    std::chrono::milliseconds backoff = options_.first_backoff;
-    for (int attempt = 1;; ++attempt) {
+    Retries retries(options_, what, req.cancelled);
+    for (;;) {
         HttpResponse r;
         try {
             r = http_->perform(req);
         } catch (const Error& e) {
             // A streamed body may be partly written: its caller resumes with Range.
-            if (req.sink || attempt >= options_.max_attempts) throw e.within(what);
-            notice_retry(what, e.what(), backoff, attempt);
-            std::this_thread::sleep_for(backoff);
-            backoff *= 2;
+            if (req.sink || !retries.again(e.what())) throw e.within(what);
             continue;
         }
-        if (transient(r.status) && attempt < options_.max_attempts) {
-            auto wait = backoff;
-            if (auto ra = r.header("retry-after")) wait = std::max(wait, parse_retry_after(*ra));
-            notice_retry(what, "HTTP " + std::to_string(r.status), wait, attempt);
-            std::this_thread::sleep_for(wait);
-            backoff *= 2;
-            continue;
+        if (transient(r.status)) {
+            std::chrono::milliseconds server_says{0};
+            if (auto ra = r.header("retry-after")) server_says = parse_retry_after(*ra);
+            if (retries.again("HTTP " + std::to_string(r.status), server_says)) continue;
         }
         return r;
     }
@@ -322,6 +355,65 @@ std::string RegistryClient::fetch_small_blob(const Digest& digest, uint64_t max_
     return r.body;
 }
 
+namespace {
+
+// A blob arriving in a file, hashed as the bytes come; the file is read back only for
+// bytes that were there before (a partial file) or whose write failed half way.
+class BlobFile {
+  public:
+    BlobFile(const FileDescriptor& fd, std::string name, HashAlgorithm algorithm)
+        : fd_(fd), name_(std::move(name)), algorithm_(algorithm), hasher_(algorithm) {}
+
+    [[nodiscard]] uint64_t size() const { return file_size(fd_.get()); }
+    void truncate() {
+        if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) != 0)
+            throw_errno(name_);
+        restart_hash();
+    }
+    // Positions the file for appending at its end, hashing what it holds.
+    uint64_t prepare_to_append() {
+        const uint64_t have = size();
+        hash_up_to(have);
+        if (::lseek(fd_.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(name_);
+        return have;
+    }
+    void append(const char* data, size_t n) {
+        write_fully(fd_.get(), data, n, name_);
+        hasher_.update(data, n);
+        hashed_ += n;
+    }
+    std::string digest() {
+        hash_up_to(size());
+        return hasher_.hex_digest();
+    }
+
+  private:
+    void restart_hash() {
+        hasher_ = Hasher(algorithm_);
+        hashed_ = 0;
+    }
+    void hash_up_to(uint64_t end) {
+        if (end < hashed_) restart_hash();
+        std::vector<char> buf;
+        while (hashed_ < end) {
+            buf.resize(1 << 20);
+            size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - hashed_));
+            ssize_t n = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(hashed_));
+            if (n <= 0) throw_errno(name_);
+            hasher_.update(buf.data(), static_cast<size_t>(n));
+            hashed_ += static_cast<uint64_t>(n);
+        }
+    }
+
+    const FileDescriptor& fd_;
+    std::string name_;
+    HashAlgorithm algorithm_;
+    Hasher hasher_;
+    uint64_t hashed_ = 0;  // the file's first `hashed_` bytes are in `hasher_`
+};
+
+}  // namespace
+
 void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> size,
                                 const FileDescriptor& fd, const std::string& file_name,
                                 const std::function<void(uint64_t)>& progress,
@@ -333,62 +425,31 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                     " bytes, more than the limit of " + std::to_string(limit) +
                     " (--max-unpacked-size)");
     }
-    std::string refused;  // why the sink stopped the transfer, when it did
-    // The digest is computed as the bytes arrive; the file is read back only for bytes
-    // that were there before (a partial file) or whose write failed half way.
-    Hasher hasher(digest.algorithm);
-    uint64_t hashed = 0;  // the file's first `hashed` bytes are in `hasher`
-    auto restart_hash = [&] {
-        hasher = Hasher(digest.algorithm);
-        hashed = 0;
-    };
-    auto hash_file_up_to = [&](uint64_t end) {
-        if (end < hashed) restart_hash();
-        std::vector<char> buf;
-        while (hashed < end) {
-            buf.resize(1 << 20);
-            size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - hashed));
-            ssize_t n = ::pread(fd.get(), buf.data(), want, static_cast<off_t>(hashed));
-            if (n <= 0) throw_errno(file_name);
-            hasher.update(buf.data(), static_cast<size_t>(n));
-            hashed += static_cast<uint64_t>(n);
-        }
-    };
-    std::chrono::milliseconds backoff = options_.first_backoff;
-    int failures = 0;
+    BlobFile file(fd, file_name, digest.algorithm);
+    Retries retries(options_, what, cancelled);
     for (;;) {
-        uint64_t have = file_size(fd.get());
-        if (size && have > *size) {
-            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
-            have = 0;
-        }
-        hash_file_up_to(have);
+        if (size && file.size() > *size) file.truncate();
+        const uint64_t have = file.prepare_to_append();
         if (size && have == *size && have > 0) break;
-        if (::lseek(fd.get(), static_cast<off_t>(have), SEEK_SET) < 0) throw_errno(file_name);
+        if (cancelled && *cancelled) throw Error(what + ": download cancelled");
         HttpRequest req;
         req.url = base_url() + "/blobs/" + digest.str();
+        req.cancelled = cancelled;
         if (options_.notice) {
-            req.on_stall = [this, &what](const std::string& m) {
-                options_.notice(what + ": " + m);
-            };
+            req.on_stall = [this, &what](const std::string& m) { options_.notice(what + ": " + m); };
         }
         if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
         uint64_t written = have;
         bool first_chunk = true;
+        std::string refused;  // why the sink stopped the transfer, when it did
         req.sink = [&](long status, const char* data, size_t n) {
             if (first_chunk) {
                 first_chunk = false;
                 // A server that ignores Range sends the whole blob: start over.
                 if (status == 200 && written > 0) {
-                    if (::ftruncate(fd.get(), 0) != 0 || ::lseek(fd.get(), 0, SEEK_SET) != 0)
-                        return false;
+                    file.truncate();
                     written = 0;
-                    restart_hash();
                 }
-            }
-            if (cancelled && *cancelled) {
-                refused = what + ": download cancelled";
-                return false;
             }
             if (size && written + n > *size) return false;  // more than the descriptor says
             if (written + n > limit) {
@@ -396,9 +457,7 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                           " bytes (--max-unpacked-size)";
                 return false;
             }
-            write_fully(fd.get(), data, n, file_name);
-            hasher.update(data, n);
-            hashed += n;
+            file.append(data, n);
             written += n;
             if (progress) progress(written);
             return true;
@@ -410,14 +469,15 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         } catch (const Error& e) {
             failure = e.what();
         }
+        if (cancelled && *cancelled) throw Error(what + ": download cancelled");
         if (!refused.empty()) {
-            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
+            file.truncate();
             throw Error(refused);
         }
         if (failure.empty() && r.status == 416 && have > 0) {
             // Our partial file is not a prefix the server will continue: start over.
-            if (::ftruncate(fd.get(), 0) != 0) throw_errno(file_name);
-            if (++failures >= options_.max_attempts)
+            file.truncate();
+            if (!retries.again("the server refuses to resume"))
                 throw Error(what + ": server refuses to resume");
             continue;
         }
@@ -428,31 +488,27 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
                 throw Error(what + ": more data than the " + std::to_string(*size) +
                             " bytes its descriptor gives");
             // A dropped connection: keep what arrived and resume after a pause.
-            if (++failures >= options_.max_attempts) throw Error(failure);
-            notice_retry(what, failure + " after " + std::to_string(written) + " bytes", backoff,
-                         failures);
-            std::this_thread::sleep_for(backoff);
-            backoff *= 2;
+            if (!retries.again(failure + " after " + std::to_string(written) + " bytes"))
+                throw Error(failure);
             continue;
         }
         if (!size || written == *size) break;
-        if (++failures >= options_.max_attempts) {
-            throw Error(what + ": got " + std::to_string(written) + " of " + std::to_string(*size) +
-                        " bytes");
-        }
+        const std::string short_by = what + ": got " + std::to_string(written) + " of " +
+                                     std::to_string(*size) + " bytes";
+        if (!retries.again(short_by)) throw Error(short_by);
     }
-    // Verify the whole file.
-    uint64_t total = file_size(fd.get());
+    const uint64_t total = file.size();
     if (size && total != *size) {
         throw Error(what + ": size mismatch: expected " + std::to_string(*size) + " bytes, got " +
                     std::to_string(total));
     }
-    hash_file_up_to(total);
-    std::string actual = digest.algorithm_name() + ":" + hasher.hex_digest();
+    const std::string actual = digest.algorithm_name() + ":" + file.digest();
     if (actual != digest.str()) {
         // Wrong bytes are no base to resume from. If they cannot be dropped, the next
         // attempt finds them wrong again: the mismatch is the error to report either way.
-        if (::ftruncate(fd.get(), 0) != 0) {
+        try {
+            file.truncate();
+        } catch (const Error&) {  // the mismatch below is the error that matters
         }
         throw Error(what + ": digest mismatch: got " + actual);
     }

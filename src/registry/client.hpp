@@ -78,8 +78,6 @@ class RegistryClient {
     HttpResponse request(HttpRequest req, const std::string& what);
     // Retries transport failures (unless a streamed body began) and 408/429/5xx answers,
     // backing off and obeying Retry-After; token requests use it too.
-    void notice_retry(const std::string& what, const std::string& why,
-                      std::chrono::milliseconds wait, int attempt) const;
     HttpResponse perform_retrying(const HttpRequest& req, const std::string& what);
     // Replaces the shared Authorization after a 401 (unless another client already did).
     void authenticate(const HttpResponse& unauthorized, const std::string& what,

@@ -119,10 +119,17 @@ struct Transfer {
     std::chrono::steady_clock::time_point last_change = std::chrono::steady_clock::now();
 };
 
-// Reports a transfer that has received nothing for kStallNotice seconds (then again after
-// as long): curl's low-speed limit ends it only after a minute, silently until then.
+// Ends a cancelled transfer (curl calls this about once a second even when no byte
+// arrives), and reports a transfer that has received nothing for kStallNotice seconds
+// (then again after as long): curl's low-speed limit ends it only after a minute,
+// silently until then.
 int on_transfer_info(void* user, curl_off_t, curl_off_t received, curl_off_t, curl_off_t) {
     auto* t = static_cast<Transfer*>(user);
+    if (t->request->cancelled && t->request->cancelled->load(std::memory_order_relaxed)) {
+        t->error = "transfer cancelled";
+        return 1;
+    }
+    if (!t->request->on_stall) return 0;
     auto now = std::chrono::steady_clock::now();
     if (received != t->last_bytes) {
         t->last_bytes = received;
@@ -213,7 +220,7 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_easy_reset(c);
         HttpResponse response;
         Transfer transfer{&response, &request, "", false, url_host(url)};
-        if (request.on_stall) {
+        if (request.on_stall || request.cancelled) {
             curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &on_transfer_info);
             curl_easy_setopt(c, CURLOPT_XFERINFODATA, &transfer);
             curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);

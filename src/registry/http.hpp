@@ -3,6 +3,7 @@
 // store plus SSL_CERT_FILE / SSL_CERT_DIR and per-registry CA files.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,6 +46,9 @@ struct HttpRequest {
     long timeout_seconds = 0;   // 0: none (stalls are caught by the low-speed limit)
     // Told when no byte has arrived for kStallNotice seconds, and again each time as long.
     std::function<void(const std::string&)> on_stall;
+    // Set (from another thread) to end the transfer at once, even one that receives
+    // nothing: perform() then throws "HOST: transfer cancelled".
+    const std::atomic<bool>* cancelled = nullptr;
 };
 
 inline constexpr long kStallNotice = 10;

@@ -132,6 +132,8 @@ class RegistryPull::LayerBlobs {
         if (options_.observer) options_.observer->started(unique);
         std::atomic<size_t> next{0};
         std::atomic<bool> failed{false};
+        std::mutex failure_mutex;
+        std::exception_ptr first_failure;  // kept before the others are cancelled
         auto worker = [&] {
             try {
                 RegistryClient own(reference_.registry(), reference_.repository(),
@@ -148,8 +150,14 @@ class RegistryPull::LayerBlobs {
                     }
                     arrived_.notify_all();
                 }
-            } catch (...) {  // the others stop taking blobs; run_parallel rethrows it
+            } catch (...) {  // the pull has failed: the others stop now, not when their
+                             // transfers end (a stalled one could take minutes)
+                {
+                    std::lock_guard lock(failure_mutex);
+                    if (!first_failure) first_failure = std::current_exception();
+                }
                 failed = true;
+                cancelled_ = true;
                 throw;
             }
         };
@@ -159,7 +167,7 @@ class RegistryPull::LayerBlobs {
                                           static_cast<size_t>(std::max(1, options_.parallel))),
                          worker);
         } catch (...) {  // handed to every opener still waiting
-            error = std::current_exception();
+            error = first_failure ? first_failure : std::current_exception();
         }
         {
             std::lock_guard lock(mutex_);

@@ -120,7 +120,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if "/redirect/" in self.path and self.headers.get("Host", "").startswith("127.0.0.1"):
                 target = "%s://localhost:%d%s" % (scheme, port, self.path)
                 return self.send_body(307, b"", "text/plain", [("Location", target)])
-            if "/stall/" in self.path and len(data) > 100000:
+            # stallbad: the big layer stalls while the small one arrives with wrong bytes.
+            if ("/stall/" in self.path or "/stallbad/" in self.path) and len(data) > 100000:
                 # Half the layer, then nothing: the client is killed while waiting.
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
@@ -130,7 +131,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 time.sleep(30)
                 self.close_connection = True
                 return
-            if "/badblob/" in self.path:
+            if "/badblob/" in self.path or ("/stallbad/" in self.path and data[:2] == b"\x1f\x8b"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             if ("/drop/" in self.path or "/norange/" in self.path) and n == 1 and len(data) > 1:
                 half = len(data) // 2

@@ -23,7 +23,7 @@ def serve(name, manifest):
     open("store/manifests/%s/1" % name, "wb").write(manifest)
     open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
 for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app", "redirect/app", "plain/app",
-             "stall/app", "auth/foreign/app"):
+             "stall/app", "stallbad/app", "auth/foreign/app"):
     serve(name, mb)
 # Descriptors without a size (as schema 1 has none) and with an absurd one.
 doc = json.loads(mb)
@@ -174,6 +174,18 @@ pull plain/app --cache-dir cache-stall
 [ $RC = 0 ] && same_tree plain/app && grep -q "GET /v2/plain/app/blobs/sha256:[0-9a-f]* range=bytes=$partial_size- " requests.log &&
   [ -z "$(find cache-stall/tmp -type f)" ] && pass "the next pull resumed it with Range and left tmp/ empty" ||
   fail "resume: rc=$RC $ERR $(grep plain/app requests.log) $(ls cache-stall/tmp)"
+
+# A pull that fails (one layer's bytes are wrong) while another layer's download is
+# stalled ends at once: the stalled transfer is cancelled, not left to the server's 30 s
+# stall or curl's one-minute limit, and the error is the wrong bytes, not the cancel.
+start=$(date +%s.%N)
+pull stallbad/app
+elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+[ $RC = 1 ] && grep -q '^Error: blob sha256:[0-9a-f]*: digest mismatch: got sha256:' err &&
+  [ "$(grep -vc '^debug:' err)" = 1 ] && [ -z "$(ls out-stallbad-app)" ] &&
+  [ "$(echo "$elapsed < 20" | bc)" = 1 ] &&
+  pass "a failed pull cancels its stalled download: exit 1 after $(printf %.1f "$elapsed") s: $(grep -v '^debug:' err)" ||
+  fail "stallbad: rc=$RC after $elapsed s: $ERR"
 
 # A shared cache: files follow the umask (002: the group can read and replace them), a
 # cache whose tmp is a file is named as such, and a blob that cannot be moved into the
