@@ -67,13 +67,69 @@ void write_aci(Writer& file, const std::string& manifest_text, const std::option
     result.stats = flattener.stats();
 }
 
-// Both passes read verified streams. The emitting pass reads each layer ahead on a thread
-// of its own: decompression and the digest checks then overlap with writing and
-// compressing the ACI.
-LayerOpener opener_for(const Image& image, const Limits& limits) {
-    return [&image, &limits](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
-        if (pass == LayerPass::scan) return open_layer_tar(image.layers[i], limits);
-        return std::make_unique<PrefetchReader>(open_layer_tar(image.layers[i], limits));
+// A compressed layer's tar as the scan read it: inflated and verified once, kept in an
+// unnamed scratch file (TMPDIR) for the reads that follow, which then neither inflate nor
+// hash it again. Only a stream read to its end, where its digests were checked, is kept.
+struct LayerSpill {
+    std::shared_ptr<FileDescriptor> file;
+    uint64_t size = 0;
+    bool complete = false;
+};
+
+// Passes a layer stream on, copying it into its spill. The copy is only a shortcut: if it
+// cannot be written (TMPDIR full, say), it is dropped and later reads inflate again.
+class SpillingReader final : public Reader {
+  public:
+    SpillingReader(std::unique_ptr<Reader> inner, LayerSpill& spill)
+        : inner_(std::move(inner)), spill_(spill) {
+        try {
+            file_ = std::make_shared<FileDescriptor>(make_scratch_file());
+        } catch (const Error&) {  // no scratch file: the layer is read as if never spilled
+        }
+    }
+    size_t read(void* buf, size_t n) override {
+        const size_t got = inner_->read(buf, n);
+        if (!file_) return got;
+        if (got == 0) {
+            spill_ = {std::move(file_), written_, true};
+            return 0;
+        }
+        try {
+            write_fully(file_->get(), buf, got, "scratch copy of a layer");
+            written_ += got;
+        } catch (const Error&) {  // dropped: see above
+            file_.reset();
+        }
+        return got;
+    }
+
+  private:
+    std::unique_ptr<Reader> inner_;
+    LayerSpill& spill_;
+    std::shared_ptr<FileDescriptor> file_;
+    uint64_t written_ = 0;
+};
+
+// Every pass reads verified streams: the source's, or the spill of a compressed layer
+// (after a scan read it whole). The emitting pass reads each layer ahead on a thread of
+// its own: decompression and the digest checks then overlap with writing and compressing
+// the ACI. `spills` (one per layer) must outlive the opener.
+LayerOpener opener_for(const Image& image, const Limits& limits, std::vector<LayerSpill>& spills) {
+    return [&image, &limits, &spills](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
+        LayerSpill& spill = spills[i];
+        if (spill.complete) {
+            auto kept = std::make_unique<RangeReader>(spill.file, 0, spill.size,
+                                                      image.layers[i].description);
+            if (pass == LayerPass::scan) return kept;
+            return std::make_unique<PrefetchReader>(std::move(kept));
+        }
+        Compression compression = Compression::none;
+        auto stream = open_layer_tar(image.layers[i], limits, &compression);
+        if (pass == LayerPass::scan) {
+            if (compression == Compression::none) return stream;
+            return std::make_unique<SpillingReader>(std::move(stream), spill);
+        }
+        return std::make_unique<PrefetchReader>(std::move(stream));
     };
 }
 
@@ -118,7 +174,9 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     FlattenOptions flatten_options;
     flatten_options.capture_paths = {"etc/passwd"};
     flatten_options.scan_threads = options.threads;
-    Flattener flattener(image.layers.size(), opener_for(image, limits), flatten_options, limits);
+    std::vector<LayerSpill> spills(image.layers.size());
+    Flattener flattener(image.layers.size(), opener_for(image, limits, spills), flatten_options,
+                        limits);
     auto start = Clock::now();
     flattener.scan();
     result.scan_time = since(start);
@@ -142,7 +200,8 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     const size_t n = image.layers.size();
     if (n == 0) throw Error("the image has no layers");
     AciNaming naming = aci_naming(image, options.name_prefix());
-    LayerOpener opener = opener_for(image, limits);
+    std::vector<LayerSpill> spills(n);
+    LayerOpener opener = opener_for(image, limits, spills);
 
     // The final merged tree decides which path of a hard-link group carries the data and
     // what metadata a directory gets when a layer only implies it.

@@ -11,6 +11,7 @@
 #include "image/config.hpp"
 #include "image/reference.hpp"
 #include "util/digest.hpp"
+#include "util/decompress.hpp"
 #include "util/limits.hpp"
 #include "util/stream.hpp"
 
@@ -39,6 +40,7 @@ struct Image {
 // the tar. The checks fire when the stream reaches its end, so whoever reads a layer acts
 // on what it read only after reading it to the end (the flattener applies a layer's
 // whiteouts, metadata and links only then). There is no unverified way to open a layer.
-std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits);
+std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits,
+                                       Compression* compression = nullptr);
 
 }  // namespace d2a
