@@ -89,7 +89,7 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
                 return Reference::parse(fallback_name + ":" + ref->second);
             }
             return Reference::parse(ref->second);
-        } catch (const Error&) {
+        } catch (const Error&) {  // a name that does not parse is no name: listed by digest
             return std::nullopt;
         }
     };

@@ -49,6 +49,10 @@ for signal in INT TERM; do
   for _ in $(seq 100); do [ -s stdout ] && break; sleep 0.1; done
   sleep 0.5
   kill -$signal $victim
+  # A process that ignores the signal would keep waiting on the FIFO: give it 10 s, then
+  # kill it (its exit status then fails the check below).
+  for _ in $(seq 100); do kill -0 $victim 2> /dev/null || break; sleep 0.1; done
+  kill -0 $victim 2> /dev/null && kill -9 $victim
   rc=0; wait $victim || rc=$?
   want_rc=$(( 128 + $(kill -l $signal) ))
   [ $rc = $want_rc ] && [ "$(sed -n 2p stdout)" = "{\"error\":\"interrupted by SIG$signal before it was converted\",\"reference\":\"$WORK/fifo\"}" ] &&
