@@ -7,6 +7,7 @@
 #include <libdeflate.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <fstream>
 
 #include "support/helpers.hpp"
@@ -26,8 +27,10 @@ std::string gzip(const std::string& data) {
     return out;
 }
 
-// An image of gzip layers whose blobs count how often they are opened.
-Image image_of(const std::vector<std::string>& tars, std::shared_ptr<int> opens) {
+// An image of gzip layers whose blobs count how often they are opened (from the scan's
+// threads too).
+using Count = std::shared_ptr<std::atomic<int>>;
+Image image_of(const std::vector<std::string>& tars, Count opens) {
     Image image;
     image.fallback_name = "spill";
     image.config = ImageConfig::parse(
@@ -81,7 +84,7 @@ class ConverterReads : public ::testing::Test {
 };
 
 TEST_F(ConverterReads, SquashedInflatesEachCompressedLayerOnce) {
-    auto opens = std::make_shared<int>(0);
+    auto opens = std::make_shared<std::atomic<int>>(0);
     Image image = image_of(tars_, opens);
     ConvertResult spilled = convert_squashed(image, options_, limits_);
     EXPECT_EQ(*opens, 2) << "each layer opened by the scan only";
@@ -96,7 +99,7 @@ TEST_F(ConverterReads, SquashedInflatesEachCompressedLayerOnce) {
 }
 
 TEST_F(ConverterReads, LayeredInflatesEachCompressedLayerOnce) {
-    auto opens = std::make_shared<int>(0);
+    auto opens = std::make_shared<std::atomic<int>>(0);
     Image image = image_of(tars_, opens);
     std::vector<ConvertResult> spilled = convert_layered(image, options_, limits_);
     ASSERT_EQ(spilled.size(), 2u);
