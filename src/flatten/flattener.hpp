@@ -78,8 +78,9 @@ struct FlattenStats {
 
 class Flattener {
   public:
-    // `limits` must outlive the flattener.
+    // `limits` must outlive the flattener (a temporary is refused).
     Flattener(size_t layer_count, LayerOpener opener, FlattenOptions options, const Limits& limits);
+    Flattener(size_t, LayerOpener, FlattenOptions, const Limits&&) = delete;
     ~Flattener();
     Flattener(const Flattener&) = delete;
     Flattener& operator=(const Flattener&) = delete;

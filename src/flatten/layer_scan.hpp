@@ -44,8 +44,11 @@ struct LayerScan {
 class LayerScanner {
   public:
     using Opener = std::function<std::unique_ptr<Reader>(size_t index)>;
+    // `limits` must outlive the scanner (a temporary is refused).
     LayerScanner(Opener opener, const Limits& limits, std::set<std::string> capture_paths,
                  std::function<std::string(size_t)> layer_name);
+    LayerScanner(Opener, const Limits&&, std::set<std::string>,
+                 std::function<std::string(size_t)>) = delete;
 
     // One layer's headers (and the content of captured paths). Returns early, incomplete,
     // when `cancelled` is set. Throws Error for a malformed layer or a limit passed.

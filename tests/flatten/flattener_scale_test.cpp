@@ -13,6 +13,8 @@
 namespace d2a {
 namespace {
 
+const Limits kDefaultLimits;  // a flattener keeps a reference: not a temporary
+
 // A ustar header block for `name` (type '0' file, '1' hard link to `link`).
 std::string ustar_header(const std::string& name, char type, const std::string& link,
                          uint64_t size) {
@@ -98,7 +100,7 @@ TEST(FlattenerScale, MillionHardLinksReplacedOneByOne) {
     };
     FlattenOptions options;
     options.add_stdio_links = false;
-    Flattener f(2, opener, options, Limits{});
+    Flattener f(2, opener, options, kDefaultLimits);
     f.scan();
     CountingSink sink;
     f.emit(sink);
@@ -180,7 +182,7 @@ TEST(FlattenerScale, CapturedPathKeepsTheLastCopyOnly) {
     };
     FlattenOptions options;
     options.capture_paths = {"etc/passwd"};
-    Flattener f(1, opener, options, Limits{});
+    Flattener f(1, opener, options, kDefaultLimits);
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"),
               std::optional<std::string>(std::string(kSize, 'a' + (kCopies - 1) % 26)));

@@ -10,6 +10,8 @@
 namespace d2a {
 namespace {
 
+const Limits kDefaultLimits;  // a flattener keeps a reference: not a temporary
+
 using testing::CollectingSink;
 using testing::LayerBuilder;
 using Lines = std::vector<std::string>;
@@ -119,7 +121,7 @@ TEST(Flattener, DirectoryMetadataFromTopLayerEmittedBeforeChildren) {
     FlattenOptions o;
     o.add_stdio_links = false;
     Flattener f(
-        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, Limits{});
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, kDefaultLimits);
     struct ModeSink : EntrySink {
         std::vector<std::pair<std::string, uint32_t>> seen;
         void add(const Entry& e, Reader*) override { seen.emplace_back(e.path, e.mode); }
@@ -212,7 +214,7 @@ TEST(Flattener, CapturesFinalPasswd) {
     FlattenOptions o;
     o.capture_paths = {"etc/passwd"};
     Flattener f(
-        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, Limits{});
+        2, [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); }, o, kDefaultLimits);
     f.scan();
     EXPECT_EQ(f.captured("etc/passwd"), std::optional<std::string>("new"));
     EXPECT_EQ(f.captured("etc/group"), std::nullopt);
@@ -280,7 +282,7 @@ TEST(Flattener, CorruptCompressedDataInSkippedFileFails) {
         [&](size_t, LayerPass) {
             return open_decompressed(std::make_unique<MemoryReader>(gz), "layer", 1 << 30, 2000);
         },
-        o, Limits{});
+        o, kDefaultLimits);
     EXPECT_THROW(f.scan(), Error);
 }
 
