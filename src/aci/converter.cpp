@@ -194,6 +194,33 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     return result;
 }
 
+namespace {
+
+// How layer i of n is flattened alone for --nosquash: its directories get the final tree's
+// metadata when it only implies them, a hard-link group's data goes where the final tree
+// has it, and a link to a file of a lower layer is named as such.
+FlattenOptions one_layer_options(size_t i, size_t n, const Flattener& final_tree,
+                                 const Flattener& so_far) {
+    FlattenOptions o;
+    o.add_stdio_links = i + 1 == n;
+    o.implicit_dir_metadata = [&final_tree](const std::string& path) {
+        return final_tree.directory_metadata(path);
+    };
+    o.prefer_as_data_path = [&final_tree, i](const std::string& path, uint32_t, uint64_t ordinal) {
+        return final_tree.file_origin(path) == EntryOrigin{static_cast<uint32_t>(i), ordinal};
+    };
+    o.file_below = [&so_far, i](const std::string& path) {
+        auto origin = so_far.file_origin(path);
+        return origin && origin->layer < i;
+    };
+    o.layer_name = [i, n](size_t) {
+        return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
+    };
+    return o;
+}
+
+}  // namespace
+
 std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOptions& options,
                                            const Limits& limits) {
     require_directory(options.output_dir);
@@ -246,25 +273,9 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         manifest["pathWhitelist"] = whitelist;
         below = {{"imageName", manifest["name"]}, {"labels", manifest["labels"]}};
 
-        FlattenOptions layer_options;
-        layer_options.add_stdio_links = top;
-        layer_options.implicit_dir_metadata = [&final_tree](const std::string& path) {
-            return final_tree.directory_metadata(path);
-        };
-        layer_options.prefer_as_data_path = [&final_tree, i](const std::string& path, uint32_t,
-                                                             uint64_t ordinal) {
-            return final_tree.file_origin(path) == EntryOrigin{static_cast<uint32_t>(i), ordinal};
-        };
-        layer_options.file_below = [&so_far, i](const std::string& path) {
-            auto origin = so_far.file_origin(path);
-            return origin && origin->layer < i;
-        };
-        layer_options.layer_name = [i, n](size_t) {
-            return "layer " + std::to_string(i + 1) + "/" + std::to_string(n);
-        };
         Flattener layer(
-            1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); }, layer_options,
-            limits);
+            1, [&opener, i](size_t, LayerPass pass) { return opener(i, pass); },
+            one_layer_options(i, n, final_tree, so_far), limits);
         ConvertResult result;
         result.manifest = manifest;
         result.path = paths[i];

@@ -183,6 +183,18 @@ Outcome convert_one(const std::string& ref, size_t index, const CliOptions& cli,
     return o;
 }
 
+// --username's password: a line of standard input, or DOCKER2ACI_PASSWORD (never a flag,
+// which other users could read in the process list).
+std::optional<std::string> read_password(const CliOptions& options) {
+    if (options.password_stdin) {
+        std::string password;
+        std::getline(std::cin, password);
+        return password;
+    }
+    if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) return std::string(p);
+    return std::nullopt;
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
@@ -234,16 +246,12 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         };
     }
     if (options.username) {
-        if (options.password_stdin) {
-            std::string password;
-            std::getline(std::cin, password);
-            pipeline.registry.credentials.password = password;
-        } else if (const char* p = std::getenv("DOCKER2ACI_PASSWORD")) {
-            pipeline.registry.credentials.password = p;
-        } else {
+        std::optional<std::string> password = read_password(options);
+        if (!password) {
             err << "Error: --username needs --password-stdin or DOCKER2ACI_PASSWORD\n";
             return 1;
         }
+        pipeline.registry.credentials.password = *password;
     }
     const bool several = refs.size() > 1 || !options.batch_files.empty();
     std::atomic<size_t> next{0};

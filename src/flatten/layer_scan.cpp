@@ -143,6 +143,101 @@ LayerScan LayerScanner::read(size_t layer, const std::atomic<bool>* cancelled) c
     return scan;
 }
 
+namespace {
+
+// Reads layers ahead of the one being applied, on threads of their own, at most `threads`
+// ahead, so that no more than that many layers' headers wait in memory.
+class ReadAhead {
+  public:
+    ReadAhead(const LayerScanner& scanner, size_t first, size_t count, unsigned threads)
+        : scanner_(scanner), first_(first), threads_(threads), slots_(count) {}
+    ReadAhead(const ReadAhead&) = delete;
+    ReadAhead& operator=(const ReadAhead&) = delete;
+
+    // Stops the readers, joins them, and releases what they read that nobody took.
+    ~ReadAhead() {
+        {
+            std::lock_guard lock(mutex_);
+            cancelled_ = true;
+        }
+        changed_.notify_all();
+        for (auto& t : pool_) t.join();
+        for (auto& slot : slots_) {
+            if (slot.scan) scanner_.release(*slot.scan);
+        }
+    }
+
+    // False when the system refused every thread.
+    bool start() {
+        pool_ = start_threads(threads_, [this](size_t) { work(); });
+        return !pool_.empty();
+    }
+
+    // Layer first + i, once read; its reading's error is thrown here, in layer order.
+    LayerScan take(size_t i) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return slots_[i].done; });
+        if (slots_[i].error) std::rethrow_exception(slots_[i].error);
+        LayerScan scan = std::move(*slots_[i].scan);
+        slots_[i].scan.reset();
+        return scan;
+    }
+
+    // The first `count` layers are applied: readers may go that much further.
+    void applied(size_t count) {
+        {
+            std::lock_guard lock(mutex_);
+            applied_ = count;
+        }
+        changed_.notify_all();
+    }
+
+  private:
+    struct Slot {
+        std::optional<LayerScan> scan;
+        std::exception_ptr error;
+        bool done = false;
+    };
+
+    void work() {
+        for (;;) {
+            size_t i;
+            {
+                std::unique_lock lock(mutex_);
+                changed_.wait(lock, [&] { return cancelled_ || next_ < applied_ + threads_; });
+                if (cancelled_ || next_ >= slots_.size()) return;
+                i = next_++;
+            }
+            Slot result;
+            try {
+                result.scan = scanner_.read(first_ + i, &cancelled_);
+            } catch (...) {  // handed to take(), which throws it in layer order
+                result.error = std::current_exception();
+            }
+            {
+                std::lock_guard lock(mutex_);
+                slots_[i].scan = std::move(result.scan);
+                slots_[i].error = result.error;
+                slots_[i].done = true;
+            }
+            changed_.notify_all();
+        }
+    }
+
+    const LayerScanner& scanner_;
+    const size_t first_;
+    const unsigned threads_;
+    std::vector<Slot> slots_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    size_t next_ = 0;
+    size_t applied_ = 0;
+    std::atomic<bool> cancelled_{false};
+    std::vector<std::thread> pool_;  // last: started once everything above exists
+};
+
+}  // namespace
+
 void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsigned threads,
                    const std::function<void(size_t layer, LayerScan& scan)>& apply) {
     auto one_by_one = [&] {
@@ -154,81 +249,12 @@ void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsi
     if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(std::min<size_t>(threads, count));
     if (threads <= 1) return one_by_one();
-
-    struct Slot {
-        std::optional<LayerScan> scan;
-        std::exception_ptr error;
-        bool done = false;
-    };
-    std::vector<Slot> slots(count);
-    std::mutex mutex;
-    std::condition_variable changed;
-    size_t next = 0;
-    size_t applied = 0;
-    std::atomic<bool> cancelled{false};
-    auto worker = [&] {
-        for (;;) {
-            size_t i;
-            {
-                std::unique_lock lock(mutex);
-                changed.wait(lock, [&] { return cancelled || next < applied + threads; });
-                if (cancelled || next >= count) return;
-                i = next++;
-            }
-            Slot result;
-            try {
-                result.scan = scanner.read(first + i, &cancelled);
-            } catch (...) {  // handed to the applying thread, which throws it in layer order
-                result.error = std::current_exception();
-            }
-            {
-                std::lock_guard lock(mutex);
-                slots[i].scan = std::move(result.scan);
-                slots[i].error = result.error;
-                slots[i].done = true;
-            }
-            changed.notify_all();
-        }
-    };
-    std::vector<std::thread> pool;
-    // Stops and joins the readers however this scope is left, then releases what they
-    // read and nobody applied.
-    struct Stop {
-        std::mutex& mutex;
-        std::condition_variable& changed;
-        std::atomic<bool>& cancelled;
-        std::vector<std::thread>& pool;
-        std::vector<Slot>& slots;
-        const LayerScanner& scanner;
-        ~Stop() {
-            {
-                std::lock_guard lock(mutex);
-                cancelled = true;
-            }
-            changed.notify_all();
-            for (auto& t : pool) t.join();
-            for (auto& slot : slots) {
-                if (slot.scan) scanner.release(*slot.scan);
-            }
-        }
-    } stop{mutex, changed, cancelled, pool, slots, scanner};
-    pool = start_threads(threads, [&](size_t) { worker(); });
-    if (pool.empty()) return one_by_one();  // the system refused every thread
+    ReadAhead ahead(scanner, first, count, threads);
+    if (!ahead.start()) return one_by_one();
     for (size_t i = 0; i < count; ++i) {
-        std::optional<LayerScan> scan;
-        {
-            std::unique_lock lock(mutex);
-            changed.wait(lock, [&] { return slots[i].done; });
-            if (slots[i].error) std::rethrow_exception(slots[i].error);
-            scan = std::move(slots[i].scan);
-            slots[i].scan.reset();
-        }
-        apply(first + i, *scan);
-        {
-            std::lock_guard lock(mutex);
-            applied = i + 1;
-        }
-        changed.notify_all();
+        LayerScan scan = ahead.take(i);
+        apply(first + i, scan);
+        ahead.applied(i + 1);
     }
 }
 

@@ -186,6 +186,28 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return n;
 }
 
+// Where a redirect leads, resolved against the URL it came from; only http(s), and never
+// from https down to http (that would drop TLS).
+std::string redirect_target(const std::string& url, const HttpResponse& response) {
+    auto location = response.header("location");
+    if (!location) throw Error(url_host(url) + ": redirect without a Location");
+    char* next = nullptr;
+    CURLU* u = curl_url();
+    curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
+    curl_url_set(u, CURLUPART_URL, location->c_str(), 0);  // resolves relative targets
+    curl_url_get(u, CURLUPART_URL, &next, 0);
+    std::string resolved = next ? next : "";
+    curl_free(next);
+    curl_url_cleanup(u);
+    if (resolved.rfind("http://", 0) != 0 && resolved.rfind("https://", 0) != 0) {
+        throw Error(url_host(url) + ": redirect to an unsupported URL");
+    }
+    if (url.rfind("https://", 0) == 0 && resolved.rfind("http://", 0) == 0) {
+        throw Error(url_host(url) + ": refusing a redirect from https to http");
+    }
+    return resolved;
+}
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -193,6 +215,31 @@ struct HttpClient::Impl {
     TlsOptions tls;
     std::string bundle;         // the system store plus tls.extra_ca_files: for tls.host
     std::string system_bundle;  // for any other host
+
+    // The registry's CA files and client certificate go to the registry's host only; any
+    // other host (a blob CDN it redirects to) is checked against the system store alone.
+    void configure_tls(CURL* c, const std::string& url) const {
+        const bool registry_host = tls.host.empty() || url_host(url) == tls.host;
+        const std::string& trusted = registry_host ? bundle : system_bundle;
+        if (tls.verify && url.rfind("https://", 0) == 0 &&
+            trusted.find("BEGIN CERTIFICATE") == std::string::npos) {
+            throw Error(url_host(url) +
+                        ": no trusted CA certificates (install ca-certificates, or "
+                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
+        }
+        if (tls.verify) {
+            // Not copied by curl: the bundle lives as long as this client.
+            curl_blob blob{const_cast<char*>(trusted.data()), trusted.size(), CURL_BLOB_NOCOPY};
+            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+        } else {
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (!tls.client_cert.empty() && registry_host) {
+            curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
+            curl_easy_setopt(c, CURLOPT_SSLKEY, tls.client_key.c_str());
+        }
+    }
 };
 
 HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
@@ -247,25 +294,7 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_body);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        const bool registry_host = impl_->tls.host.empty() || url_host(url) == impl_->tls.host;
-        const std::string& bundle = registry_host ? impl_->bundle : impl_->system_bundle;
-        if (impl_->tls.verify && url.rfind("https://", 0) == 0 &&
-            bundle.find("BEGIN CERTIFICATE") == std::string::npos) {
-            throw Error(url_host(url) +
-                        ": no trusted CA certificates (install ca-certificates, or "
-                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
-        }
-        if (impl_->tls.verify) {
-            curl_blob blob{const_cast<char*>(bundle.data()), bundle.size(), CURL_BLOB_NOCOPY};
-            curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-        } else {
-            curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-            curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-        }
-        if (!impl_->tls.client_cert.empty() && registry_host) {
-            curl_easy_setopt(c, CURLOPT_SSLCERT, impl_->tls.client_cert.c_str());
-            curl_easy_setopt(c, CURLOPT_SSLKEY, impl_->tls.client_key.c_str());
-        }
+        impl_->configure_tls(c, url);
         // libcurl reads http_proxy, https_proxy and no_proxy/NO_PROXY itself but ignores
         // the upper-case HTTP_PROXY; honour both spellings as other tools do.
         std::string proxy = url.rfind("https:", 0) == 0 ? env_either("https_proxy", "HTTPS_PROXY")
@@ -310,24 +339,8 @@ HttpResponse HttpClient::perform(HttpRequest request) {
         response.url = url;
         if (transfer.aborted) throw Error(url_host(url) + ": transfer aborted");
         if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
-            auto location = response.header("location");
-            if (!location) throw Error(url_host(url) + ": redirect without a Location");
             if (redirects >= 10) throw Error(url_host(url) + ": too many redirects");
-            char* next = nullptr;
-            CURLU* u = curl_url();
-            curl_url_set(u, CURLUPART_URL, url.c_str(), 0);
-            curl_url_set(u, CURLUPART_URL, location->c_str(), 0);  // resolves relative targets
-            curl_url_get(u, CURLUPART_URL, &next, 0);
-            std::string resolved = next ? next : "";
-            curl_free(next);
-            curl_url_cleanup(u);
-            if (resolved.rfind("http://", 0) != 0 && resolved.rfind("https://", 0) != 0) {
-                throw Error(url_host(url) + ": redirect to an unsupported URL");
-            }
-            // Going from https to http would drop TLS: refuse.
-            if (url.rfind("https://", 0) == 0 && resolved.rfind("http://", 0) == 0) {
-                throw Error(url_host(url) + ": refusing a redirect from https to http");
-            }
+            const std::string resolved = redirect_target(url, response);
             if (request.method == "POST" && status == 303) {
                 request.method = "GET";
                 request.body.clear();

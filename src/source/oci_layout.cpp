@@ -69,15 +69,13 @@ std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Dige
     return std::nullopt;
 }
 
-Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                      const Limits& limits, const std::string& fallback_name) {
-    const std::string where = bundle->describe();
-    json top = parse_metadata_json(bundle->read_file("index.json", limits.max_metadata_bytes),
-                                   where + ": index.json");
-    std::vector<Descriptor> tops = index_manifests(top, where + ": index.json");
-
-    // Each top-level entry's name: io.containerd.image.name, or ref.name, which is either
-    // a full reference or (skopeo, umoci, buildah) just a tag of the layout itself.
+// The images an index's top level lists, as --image sees them: each entry's name is
+// io.containerd.image.name, or ref.name, which is either a full reference or (skopeo,
+// umoci, buildah) just a tag of the layout itself. Attestations (build provenance, SBOMs)
+// sit next to the images in an index; they are never what a user converts.
+std::vector<ImageCandidate> layout_candidates(const std::vector<Descriptor>& tops,
+                                              const std::string& fallback_name,
+                                              std::vector<Descriptor>& images) {
     auto name_of = [&](const Descriptor& d) -> std::optional<Reference> {
         auto full = d.annotations.find("io.containerd.image.name");
         auto ref = d.annotations.find("org.opencontainers.image.ref.name");
@@ -93,27 +91,33 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
             return std::nullopt;
         }
     };
-    auto ref_name = [](const Descriptor& d) {
-        auto r = d.annotations.find("org.opencontainers.image.ref.name");
-        return r == d.annotations.end() ? std::string() : r->second;
-    };
-    // Attestations (build provenance, SBOMs) sit next to the images in an index; they are
-    // never what a user converts.
-    std::vector<Descriptor> images;
     std::vector<ImageCandidate> candidates;
     for (const auto& d : tops) {
         if (is_attestation(d)) continue;
         ImageCandidate c;
         std::optional<Reference> name = name_of(d);
-        if (!ref_name(d).empty() || name) {
-            c.names.push_back({ref_name(d).empty() ? name->name() + ":" + name->tag_or_latest()
-                                                   : ref_name(d),
+        auto ref = d.annotations.find("org.opencontainers.image.ref.name");
+        if (ref != d.annotations.end() || name) {
+            c.names.push_back({ref == d.annotations.end() ? name->name() + ":" + name->tag_or_latest()
+                                                          : ref->second,
                                name});
         }
         c.unnamed = d.digest.str();
         images.push_back(d);
         candidates.push_back(std::move(c));
     }
+    return candidates;
+}
+
+Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
+                      const Limits& limits, const std::string& fallback_name) {
+    const std::string where = bundle->describe();
+    json top = parse_metadata_json(bundle->read_file("index.json", limits.max_metadata_bytes),
+                                   where + ": index.json");
+    std::vector<Descriptor> tops = index_manifests(top, where + ": index.json");
+
+    std::vector<Descriptor> images;  // the candidates' descriptors
+    const std::vector<ImageCandidate> candidates = layout_candidates(tops, fallback_name, images);
     const ImageSelection selection = select_image(candidates, options.image, where);
     std::vector<Descriptor> chosen;
     for (size_t i : selection.indexes) chosen.push_back(images[i]);
