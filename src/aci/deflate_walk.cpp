@@ -14,8 +14,9 @@ constexpr unsigned kMaxBits = 15;
 
 constexpr std::array<uint8_t, 29> kLengthExtra = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                                   2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::array<uint8_t, 30> kDistExtra = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
-                                                6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+constexpr std::array<uint8_t, 30> kDistExtra = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
+                                                4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
+                                                9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 
 [[noreturn]] void malformed(const char* what) {
     throw Error(std::string("gzip: malformed deflate stream (") + what + ")");
@@ -109,10 +110,12 @@ uint32_t reversed(uint32_t code, unsigned len) {
     static constexpr auto kByte = [] {
         std::array<uint8_t, 256> t{};
         for (unsigned i = 0; i < 256; ++i)
-            for (unsigned b = 0; b < 8; ++b) t[i] |= static_cast<uint8_t>(((i >> b) & 1) << (7 - b));
+            for (unsigned b = 0; b < 8; ++b)
+                t[i] |= static_cast<uint8_t>(((i >> b) & 1) << (7 - b));
         return t;
     }();
-    const uint32_t sixteen = static_cast<uint32_t>(kByte[code & 0xff]) << 8 | kByte[(code >> 8) & 0xff];
+    const uint32_t sixteen =
+        static_cast<uint32_t>(kByte[code & 0xff]) << 8 | kByte[(code >> 8) & 0xff];
     return sixteen >> (16 - len);
 }
 
@@ -225,7 +228,8 @@ void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
     const unsigned hlit = static_cast<unsigned>(bits.take(5)) + 257;
     const unsigned hdist = static_cast<unsigned>(bits.take(5)) + 1;
     const unsigned hclen = static_cast<unsigned>(bits.take(4)) + 4;
-    static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                           11, 4,  12, 3, 13, 2, 14, 1, 15};
     uint8_t cl_lengths[19] = {};
     for (unsigned i = 0; i < hclen; ++i) cl_lengths[kOrder[i]] = static_cast<uint8_t>(bits.take(3));
     CanonicalCode cl;

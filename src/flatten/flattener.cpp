@@ -123,11 +123,10 @@ void Flattener::emit(EntrySink& sink) {
         const auto& todo = events[layer];
         if (todo.empty()) continue;
         const std::string what = impl_->layer_name(layer);
-        LayerReader reader(
-            std::make_unique<BudgetReader>(impl_->opener(layer, LayerPass::emit),
-                                           impl_->emit_stream_bytes,
-                                           impl_->limits.max_unpacked_bytes, what),
-            what);
+        LayerReader reader(std::make_unique<BudgetReader>(impl_->opener(layer, LayerPass::emit),
+                                                          impl_->emit_stream_bytes,
+                                                          impl_->limits.max_unpacked_bytes, what),
+                           what);
         Entry e;
         uint64_t ordinal = 0;
         size_t next = 0;

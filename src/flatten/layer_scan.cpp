@@ -43,8 +43,7 @@ size_t BudgetReader::read(void* buf, size_t n) {
     return got;
 }
 
-LayerScanner::LayerScanner(Opener opener, const Limits& limits,
-                           std::set<std::string> capture_paths,
+LayerScanner::LayerScanner(Opener opener, const Limits& limits, std::set<std::string> capture_paths,
                            std::function<std::string(size_t)> layer_name)
     : opener_(std::move(opener)),
       limits_(limits),
@@ -55,8 +54,7 @@ void LayerScanner::charge_name(LayerScan& scan, size_t bytes, const std::string&
     scan.name_bytes += bytes;
     const uint64_t limit = limits_.max_pending_name_bytes;
     if (pending_name_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes > limit) {
-        throw Error(what + ": entry names add up to more than " + std::to_string(limit) +
-                    " bytes");
+        throw Error(what + ": entry names add up to more than " + std::to_string(limit) + " bytes");
     }
 }
 

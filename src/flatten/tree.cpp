@@ -30,8 +30,8 @@ struct TreeNode {
     std::string name;
     Node* parent = nullptr;
     std::unique_ptr<TreeDirData> dir;  // set for directories
-    Inode* inode = nullptr;        // set for everything else: the file the path names
-    size_t link_slot = 0;          // this path's index in inode->paths
+    Inode* inode = nullptr;            // set for everything else: the file the path names
+    size_t link_slot = 0;              // this path's index in inode->paths
     bool emitted = false;
     [[nodiscard]] bool is_dir() const { return dir != nullptr; }
 };
@@ -241,8 +241,7 @@ void MergedTree::apply_entry(uint32_t layer, PendingEntry& p, const std::string&
             throw Error(what + ": hard link " + p.path + " points to missing " + p.link_target);
         }
         if (target->is_dir()) {
-            throw Error(what + ": hard link " + p.path + " points to directory " +
-                        p.link_target);
+            throw Error(what + ": hard link " + p.path + " points to directory " + p.link_target);
         }
         inode = target->inode;
     } else {
@@ -320,14 +319,15 @@ void MergedTree::emit_dir_chain(Node* dir, EntrySink& sink, FlattenStats& stats)
     }
 }
 
-void MergedTree::emit(const Event& event, const Entry& header, LayerReader& reader,
-                      EntrySink& sink, FlattenStats& stats) {
+void MergedTree::emit(const Event& event, const Entry& header, LayerReader& reader, EntrySink& sink,
+                      FlattenStats& stats) {
     if (event.dir) return emit_dir_chain(event.dir, sink, stats);
     const std::vector<Node*> paths = event.inode->live_paths();
     Node* primary = paths.front();
     if (options_.prefer_as_data_path) {
         for (Node* candidate : paths) {
-            if (options_.prefer_as_data_path(path_of(candidate), event.inode->layer, event.inode->ordinal)) {
+            if (options_.prefer_as_data_path(path_of(candidate), event.inode->layer,
+                                             event.inode->ordinal)) {
                 primary = candidate;
                 break;
             }

@@ -2,7 +2,6 @@
 // pairing rule, blob paths inside layouts (the depth limit for nested indexes is in
 // source.hpp).
 #include <nlohmann/json.hpp>
-
 #include <set>
 
 #include "source/source.hpp"
@@ -88,8 +87,8 @@ ImageSelection select_image(const std::vector<ImageCandidate>& candidates,
         for (const auto& n : candidates[i].names) {
             const bool same_repo =
                 want && n.reference && repository_of(*n.reference) == repository_of(*want);
-            if (n.spelling == *wanted || (same_repo && !want->tag.empty() &&
-                                          n.reference->tag_or_latest() == want->tag)) {
+            if (n.spelling == *wanted ||
+                (same_repo && !want->tag.empty() && n.reference->tag_or_latest() == want->tag)) {
                 exact.push_back({i, &n});
                 break;
             }
@@ -111,7 +110,8 @@ ImageSelection select_image(const std::vector<ImageCandidate>& candidates,
                     "; it holds: " + list_of(candidates));
     }
     for (const auto& m : *matches) {
-        if (chosen.indexes.empty() || chosen.indexes.back() != m.index) chosen.indexes.push_back(m.index);
+        if (chosen.indexes.empty() || chosen.indexes.back() != m.index)
+            chosen.indexes.push_back(m.index);
     }
     chosen.reference = matches->front().name->reference;
     return chosen;

@@ -77,9 +77,12 @@ class ConverterReads : public ::testing::Test {
     const fs::path dir_ = temp_.path();
     std::optional<std::string> old_tmpdir_;
     ConvertOptions options_;
-    const Limits limits_;
+    const Limits limits_{};
     const std::vector<std::string> tars_ = {
-        testing::LayerBuilder().file("bin/a", std::string(300000, 'a'), 0755).file("etc/x", "1").tar(),
+        testing::LayerBuilder()
+            .file("bin/a", std::string(300000, 'a'), 0755)
+            .file("etc/x", "1")
+            .tar(),
         testing::LayerBuilder().file("etc/x", "2").file("etc/.wh.gone", "").tar()};
 };
 

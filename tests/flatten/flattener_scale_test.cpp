@@ -13,7 +13,7 @@
 namespace d2a {
 namespace {
 
-const Limits kDefaultLimits;  // a flattener keeps a reference: not a temporary
+const Limits kDefaultLimits{};  // a flattener keeps a reference: not a temporary
 
 // A ustar header block for `name` (type '0' file, '1' hard link to `link`).
 std::string ustar_header(const std::string& name, char type, const std::string& link,

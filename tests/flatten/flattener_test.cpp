@@ -10,7 +10,7 @@
 namespace d2a {
 namespace {
 
-const Limits kDefaultLimits;  // a flattener keeps a reference: not a temporary
+const Limits kDefaultLimits{};  // a flattener keeps a reference: not a temporary
 
 using testing::CollectingSink;
 using testing::LayerBuilder;
@@ -20,7 +20,7 @@ Lines flatten_with(const std::vector<std::string>& tars, bool stdio, unsigned sc
     FlattenOptions options;
     options.add_stdio_links = stdio;
     options.scan_threads = scan_threads;
-    const Limits limits;
+    const Limits limits{};
     Flattener f(
         tars.size(), [&](size_t i, LayerPass) { return std::make_unique<MemoryReader>(tars[i]); },
         options, limits);

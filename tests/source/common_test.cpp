@@ -21,7 +21,8 @@ std::string chosen_name(const ImageSelection& s) {
 }
 
 TEST(SelectImage, ByNameAndTag) {
-    const std::vector<ImageCandidate> cs = {named({"team/a:1"}), named({"team/b:2", "team/b:latest"})};
+    const std::vector<ImageCandidate> cs = {named({"team/a:1"}),
+                                            named({"team/b:2", "team/b:latest"})};
     auto s = select_image(cs, "team/b:2", "x.tar");
     EXPECT_EQ(s.indexes, std::vector<size_t>{1});
     EXPECT_EQ(chosen_name(s), "team/b:2");
@@ -75,9 +76,13 @@ TEST(SelectImage, UnnamedImagesAreListedByTheirLabel) {
     a.unnamed = "sha256:aaaa";
     b.unnamed = "sha256:bbbb";
     EXPECT_EQ(select_image({a}, std::nullopt, "layout").reference, std::nullopt);
-    EXPECT_EQ(error_of([&] { select_image({a, b}, std::nullopt, "layout"); }),
+    EXPECT_EQ(error_of([&] {
+                  select_image({a, b}, std::nullopt, "layout");
+              }),
               "layout holds 2 images; pick one with --image: sha256:aaaa, sha256:bbbb");
-    EXPECT_EQ(error_of([&] { select_image({a, b}, "sha256:aaaa", "layout"); }),
+    EXPECT_EQ(error_of([&] {
+                  select_image({a, b}, "sha256:aaaa", "layout");
+              }),
               "image sha256:aaaa not found in layout; it holds: sha256:aaaa, sha256:bbbb");
 }
 
