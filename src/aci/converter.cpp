@@ -71,9 +71,8 @@ void write_aci(Writer& file, const std::string& manifest_text, const std::option
 // unnamed scratch file (TMPDIR) for the reads that follow, which then neither inflate nor
 // hash it again. Only a stream read to its end, where its digests were checked, is kept.
 struct LayerSpill {
-    std::shared_ptr<FileDescriptor> file;
+    std::shared_ptr<FileDescriptor> file;  // set once the copy is complete
     uint64_t size = 0;
-    bool complete = false;
 };
 
 // Passes a layer stream on, copying it into its spill. The copy is only a shortcut: if it
@@ -91,7 +90,7 @@ class SpillingReader final : public Reader {
         const size_t got = inner_->read(buf, n);
         if (!file_) return got;
         if (got == 0) {
-            spill_ = {std::move(file_), written_, true};
+            spill_ = {std::move(file_), written_};
             return 0;
         }
         try {
@@ -117,7 +116,7 @@ class SpillingReader final : public Reader {
 LayerOpener opener_for(const Image& image, const Limits& limits, std::vector<LayerSpill>& spills) {
     return [&image, &limits, &spills](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
         LayerSpill& spill = spills[i];
-        if (spill.complete) {
+        if (spill.file) {
             auto kept = std::make_unique<RangeReader>(spill.file, 0, spill.size,
                                                       image.layers[i].description);
             if (pass == LayerPass::scan) return kept;

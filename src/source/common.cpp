@@ -72,8 +72,10 @@ ImageSelection select_image(const std::vector<ImageCandidate>& candidates,
         return chosen;
     }
     std::optional<Reference> want;
+    std::string want_repository;
     try {
         want = Reference::parse(*wanted);
+        want_repository = repository_of(*want);
     } catch (const Error&) {  // not a reference: it can still match a name as written
     }
     // Candidates by how they match: exactly (as written, or with the tag asked for), or by
@@ -86,7 +88,7 @@ ImageSelection select_image(const std::vector<ImageCandidate>& candidates,
     for (size_t i = 0; i < candidates.size(); ++i) {
         for (const auto& n : candidates[i].names) {
             const bool same_repo =
-                want && n.reference && repository_of(*n.reference) == repository_of(*want);
+                want && n.reference && repository_of(*n.reference) == want_repository;
             if (n.spelling == *wanted ||
                 (same_repo && !want->tag.empty() && n.reference->tag_or_latest() == want->tag)) {
                 exact.push_back({i, &n});

@@ -131,7 +131,6 @@ class RegistryPull::LayerBlobs {
         }
         if (options_.observer) options_.observer->started(unique);
         std::atomic<size_t> next{0};
-        std::atomic<bool> failed{false};
         std::mutex failure_mutex;
         std::exception_ptr first_failure;  // kept before the others are cancelled
         auto worker = [&] {
@@ -140,7 +139,7 @@ class RegistryPull::LayerBlobs {
                                    options_.registry, auth_);
                 for (;;) {
                     size_t i = next++;
-                    if (i >= unique.size() || failed || cancelled_) break;
+                    if (i >= unique.size() || cancelled_) break;
                     Stored stored;
                     bool fetched = fetch(own, i, unique[i], stored);
                     {
@@ -156,7 +155,6 @@ class RegistryPull::LayerBlobs {
                     std::lock_guard lock(failure_mutex);
                     if (!first_failure) first_failure = std::current_exception();
                 }
-                failed = true;
                 cancelled_ = true;
                 throw;
             }
