@@ -8,8 +8,11 @@ B: 80k small files in 2 layers; B-20k, B-40k, B-160k: the same with other file c
    show that time grows linearly with the number of files.
 C: ~1 GB in 4 layers (large and small files).
 A-gzip: image A with gzip-compressed layers (Docker 25+ layout), for the decompression path.
-A-legacy: image A in the legacy docker save layout (Docker < 1.10: repositories and
-   parent chains), the only one the Go docker2aci reads, for side-by-side comparisons.
+A-legacy, B-legacy: images A and B for side-by-side runs of the Go docker2aci, which
+   reads only the legacy docker save metadata (repositories, parent chains): written as
+   Docker 1.10-24 did, that metadata beside manifest.json (so skopeo can push them too,
+   for pull-A-legacy). A-legacy has no opaque whiteouts: the Go docker2aci ignores them,
+   so its rootfs would differ from ours and the bench would not time it.
 """
 import os
 import random
@@ -42,7 +45,7 @@ class Data:
         return self.noise[start:start + n]
 
 
-def image_a(d):
+def image_a(d, opaque=True):
     layers = []
     for L in range(5):
         entries = [("dir", "l%d" % L)]
@@ -53,7 +56,8 @@ def image_a(d):
         if L:
             for i in range(0, 400, 9):
                 entries.append(("whiteout", "l%d/s%d/f%d" % (L - 1, i % 40, i)))
-            entries.append(("opaque", "l%d/s3" % (L - 1)))
+            if opaque:
+                entries.append(("opaque", "l%d/s3" % (L - 1)))
         layers.append(entries)
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
@@ -88,7 +92,9 @@ def main():
     if kind == "A":
         imagegen.write_docker_1_10([(image_a(d), [tag])], out)
     elif kind == "A-legacy":
-        imagegen.write_docker_legacy([(image_a(d), [tag])], out)
+        imagegen.write_docker_1_10([(image_a(d, opaque=False), [tag])], out, v1_metadata=True)
+    elif kind == "B-legacy":
+        imagegen.write_docker_1_10([(image_b(d), [tag])], out, v1_metadata=True)
     elif kind == "A-gzip":
         imagegen.write_docker_25([(image_a(d), [tag])], out, compress=True)
     elif kind == "B":

@@ -3,7 +3,7 @@
 # its flattened output once with standard tools (the floor no converter can beat).
 #
 #   bash bench/run.sh [IMAGES...]   default: A A-gzip B C
-#     also B-20k B-40k B-160k (scaling), A-legacy (the layout the Go docker2aci reads),
+#     also B-20k B-40k B-160k (scaling), A-legacy B-legacy (the layout the Go docker2aci reads),
 #     pull-A (image A pushed to Debian's docker-registry on 127.0.0.1, then pulled and
 #     converted, against `skopeo copy docker://… dir:` which only downloads it)
 #
@@ -12,7 +12,7 @@
 # across a real network; default unlimited: loopback, where CPU is the only limit),
 # BASELINE_CONVERTER (another converter to time on the same archives, e.g. the Go
 # docker2aci: run as `cd DIR && $BASELINE_CONVERTER ARCHIVE`, on pull images as
-# `$BASELINE_CONVERTER --insecure-skip-verify docker://…`; its ACI must hold the same
+# `$BASELINE_CONVERTER --insecure-skip-verify --insecure-allow-http docker://…`; its ACI must hold the same
 # files as ours, or it is reported as failed, not timed), BENCH_CACHE (default
 # bench/cache; images are generated once).
 set -euo pipefail
@@ -181,7 +181,7 @@ for img in "${IMAGES[@]}"; do
     row "$img" "docker2aci docker://… (pull + convert)" "$d2a_s" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$RSS_MB" \
       "x$(ratio "$d2a_s" "$skopeo_s") the download alone"
     if [ -n "${BASELINE_CONVERTER:-}" ]; then
-      baseline "$img" "$TAR_MB" "$d2a_s" "$TREE" "$BASELINE_CONVERTER" --insecure-skip-verify "docker://$ref"
+      baseline "$img" "$TAR_MB" "$d2a_s" "$TREE" "$BASELINE_CONVERTER" --insecure-skip-verify --insecure-allow-http "docker://$ref"
     fi
     continue
   fi

@@ -197,23 +197,28 @@ def _v1_ids(image):
     return ids
 
 
+def _v1_json(image, ids, i):
+    """A layer's legacy metadata: its parent, and the image config on the top layer."""
+    cfg = json.loads(image.config)
+    j = {"id": ids[i], "created": cfg["created"], "os": cfg["os"],
+         "architecture": cfg["architecture"]}
+    if i:
+        j["parent"] = ids[i - 1]
+    if i == len(ids) - 1:
+        j["config"] = cfg["config"]
+        j["author"] = cfg.get("author", "")
+    return json.dumps(j).encode()
+
+
 def write_docker_legacy(images, path):
     """Docker < 1.10: repositories, <id>/json with parent chains, <id>/layer.tar."""
     out, repos = TarOut(), {}
     for img, tags in images:
         ids = _v1_ids(img)
-        cfg = json.loads(img.config)
         for i, lid in enumerate(ids):
-            j = {"id": lid, "created": cfg["created"], "os": cfg["os"],
-                 "architecture": cfg["architecture"]}
-            if i:
-                j["parent"] = ids[i - 1]
-            if i == len(ids) - 1:
-                j["config"] = cfg["config"]
-                j["author"] = cfg.get("author", "")
             out.dir(lid)
             out.file(lid + "/VERSION", b"1.0")
-            out.file(lid + "/json", json.dumps(j).encode())
+            out.file(lid + "/json", _v1_json(img, ids, i))
             out.file(lid + "/layer.tar", img.layer_tars[i])
         for tag in tags:
             name, t = tag.rsplit(":", 1)
@@ -222,9 +227,11 @@ def write_docker_legacy(images, path):
     out.write(path)
 
 
-def write_docker_1_10(images, path):
+def write_docker_1_10(images, path, v1_metadata=False):
     """Docker 1.10-24: manifest.json, <config>.json, <v1id>/layer.tar; a layer already
-    stored under another id is a symlink to it."""
+    stored under another id is a symlink to it. With v1_metadata, each <v1id>/json holds
+    the legacy metadata (parent chain, config) as Docker wrote it, which pre-1.10 readers
+    need; without, only the id."""
     out, manifest, repos, stored = TarOut(), [], {}, {}
     for img, tags in images:
         ids = _v1_ids(img)
@@ -232,7 +239,8 @@ def write_docker_1_10(images, path):
         for i, lid in enumerate(ids):
             out.dir(lid)
             out.file(lid + "/VERSION", b"1.0")
-            out.file(lid + "/json", json.dumps({"id": lid}).encode())
+            out.file(lid + "/json", _v1_json(img, ids, i) if v1_metadata
+                     else json.dumps({"id": lid}).encode())
             diff = img.diff_ids[i]
             if diff in stored:
                 out.symlink(lid + "/layer.tar", "../" + stored[diff] + "/layer.tar")

@@ -30,16 +30,13 @@ class HashingWriter final : public Writer {
     void write(const void* buf, size_t n) override {
         hasher_.update(buf, n);
         inner_.write(buf, n);
-        bytes_ += n;
     }
     void finish() override { inner_.finish(); }
     std::string hex_digest() { return hasher_.hex_digest(); }
-    [[nodiscard]] uint64_t bytes() const { return bytes_; }
 
   private:
     Writer& inner_;
     Hasher hasher_;
-    uint64_t bytes_ = 0;
 };
 
 }  // namespace d2a

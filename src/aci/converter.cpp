@@ -50,20 +50,22 @@ void require_directory(const std::filesystem::path& dir) {
 // Writes one ACI into `file` (not yet committed): manifest, rootfs, then the entries.
 void write_aci(Writer& file, const std::string& manifest_text, const std::optional<Entry>& root,
                Flattener& flattener, const ConvertOptions& options, ConvertResult& result) {
-    CountingWriter counted(file);
-    auto compressor = make_compressor(options.compression, options.threads, counted);
-    HashingWriter hashed(*compressor, HashAlgorithm::sha512);
+    CountingWriter counted_file(file);
+    auto compressor = make_compressor(options.compression, options.threads, counted_file);
+    std::optional<HashingWriter> hashed;
+    if (options.image_id) hashed.emplace(*compressor, HashAlgorithm::sha512);
+    CountingWriter counted_tar(hashed ? static_cast<Writer&>(*hashed) : *compressor);
     {
-        AciTarWriter tar(hashed);
+        AciTarWriter tar(counted_tar);
         tar.write_manifest(manifest_text);
         tar.write_rootfs_dir(root ? &*root : nullptr);
         flattener.emit(tar);
         tar.finish();
     }
-    hashed.finish();
-    result.image_id = "sha512-" + hashed.hex_digest();
-    result.tar_bytes = hashed.bytes();
-    result.file_bytes = counted.bytes();
+    counted_tar.finish();
+    if (hashed) result.image_id = "sha512-" + hashed->hex_digest();
+    result.tar_bytes = counted_tar.bytes();
+    result.file_bytes = counted_file.bytes();
     result.stats = flattener.stats();
 }
 

@@ -2,10 +2,10 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
-#include <optional>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +25,9 @@ struct ConvertOptions {
     unsigned threads = 0;
     // The output directory is this discovery site: names get its prefix, files nest.
     std::optional<DiscoverySite> site;
+    // Compute ConvertResult::image_id. It is only reported (--json), and SHA-512 over the
+    // whole tar is about a sixth of a big conversion's CPU, so it is not done by default.
+    bool image_id = false;
     [[nodiscard]] std::string name_prefix() const { return site ? site->prefix : ""; }
 };
 
@@ -32,7 +35,8 @@ struct ConvertResult {
     std::filesystem::path path;
     // The complete ACI, not yet under `path`: publish() puts it there (with its signature).
     std::unique_ptr<AtomicFile> file;
-    std::string image_id;  // "sha512-<hex>" of the uncompressed ACI tar, as rkt computes it
+    // "sha512-<hex>" of the uncompressed ACI tar, as rkt computes it (if options.image_id)
+    std::string image_id;
     nlohmann::json manifest;
     uint64_t tar_bytes = 0;
     uint64_t file_bytes = 0;
@@ -47,8 +51,8 @@ struct ConvertResult {
 // Where an ACI named `file_name` is written: in the output directory ("." as given).
 std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name);
 // Every file a conversion of `image` writes: one ACI, or one per layer when `layered`.
-std::vector<std::filesystem::path> aci_output_paths(const Image& image, const ConvertOptions& options,
-                                                    bool layered);
+std::vector<std::filesystem::path> aci_output_paths(const Image& image,
+                                                    const ConvertOptions& options, bool layered);
 
 // Both return ACIs written in full but not yet in place (see ConvertResult::file).
 ConvertResult convert_squashed(const Image& image, const ConvertOptions& options,

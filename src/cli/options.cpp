@@ -147,6 +147,7 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.debug = r.count("debug") > 0;
         o.quiet = r.count("quiet") > 0;
         o.json = r.count("json") > 0;
+        o.convert.image_id = o.json;  // only --json reports it
         o.insecure_skip_verify = r.count("insecure-skip-verify") > 0;
         o.insecure_allow_http = r.count("insecure-allow-http") > 0;
         if (r.count("username")) o.username = r["username"].as<std::string>();

@@ -56,6 +56,7 @@ class ConverterReads : public ::testing::Test {
         fs::create_directory(dir_ / "out");
         fs::create_directory(dir_ / "tmp");
         options_.output_dir = dir_ / "out";
+        options_.image_id = true;  // the tests below compare ACIs by it
         const char* old = std::getenv("TMPDIR");
         if (old) old_tmpdir_ = old;
         ::setenv("TMPDIR", (dir_ / "tmp").c_str(), 1);
@@ -117,6 +118,21 @@ TEST_F(ConverterReads, LayeredInflatesEachCompressedLayerOnce) {
     ASSERT_EQ(direct.size(), 2u);
     EXPECT_EQ(direct[0].image_id, spilled[0].image_id);
     EXPECT_EQ(direct[1].image_id, spilled[1].image_id);
+}
+
+// The rkt image ID is the SHA-512 of the plain tar, computed only when asked for.
+TEST_F(ConverterReads, ImageIdOnlyWhenAsked) {
+    Image image = image_of(tars_, std::make_shared<std::atomic<int>>(0));
+    options_.compression.kind = OutputCompression::none;
+    ConvertResult with_id = convert_squashed(image, options_, limits_);
+    const std::string tar = read_all(*with_id.file->read_back(), 1 << 20, "aci");
+    ASSERT_EQ(tar.size(), with_id.tar_bytes);
+    EXPECT_EQ(with_id.image_id, "sha512-" + Digest::of(tar, HashAlgorithm::sha512).hex);
+
+    options_.image_id = false;
+    ConvertResult without = convert_squashed(image, options_, limits_);
+    EXPECT_EQ(without.image_id, "");
+    EXPECT_EQ(without.tar_bytes, with_id.tar_bytes);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@ class ConvertImageTest : public ::testing::Test {
     void SetUp() override {
         fs::create_directory(dir_ / "out");
         options_.convert.output_dir = dir_ / "out";
+        options_.convert.image_id = true;
     }
 
     // A docker save (1.10+) archive of one layer; `diff_id_of` is the tar whose digest the
