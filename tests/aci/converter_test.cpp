@@ -1,6 +1,7 @@
 // The converter's layer reads: a compressed layer is inflated and verified once, by the
 // scan, and the passes after it read the scan's copy; without room for that copy, every
-// pass reads the source again, and the ACI is the same.
+// pass reads the source again, and the ACI is the same. And the rkt image ID, computed
+// only when asked for.
 #include "aci/converter.hpp"
 
 #include <gtest/gtest.h>
