@@ -21,7 +21,8 @@ namespace d2a {
 struct ConvertOptions {
     std::filesystem::path output_dir = ".";
     CompressionOptions compression;
-    // Threads for reading layers and for compressing (0: one per core; --threads).
+    // Threads for reading layers and for compressing (--threads; 0: every core, with one
+    // reader more than the cores).
     unsigned threads = 0;
     // The output directory is this discovery site: names get its prefix, files nest.
     std::optional<DiscoverySite> site;

@@ -56,8 +56,8 @@ struct FlattenOptions {
         prefer_as_data_path;
     // How messages name layer i (default "layer i+1/N").
     std::function<std::string(size_t index)> layer_name;
-    // Layers whose headers are read at once by scan() (0: one per core). The opener is then
-    // called from several threads.
+    // Layers whose headers are read at once by scan() (0: one more than the cores). The
+    // opener is then called from several threads.
     unsigned scan_threads = 1;
     // For a flattener of some layers only: whether a hard link's missing target is a file
     // of the layers below them, which makes the error say so.

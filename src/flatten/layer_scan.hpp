@@ -70,8 +70,8 @@ class LayerScanner {
     mutable std::atomic<uint64_t> pending_name_bytes_{0};
 };
 
-// Reads layers [first, first + count) on up to `threads` threads (0: one per core) and
-// hands each to `apply` in order, bottom first. At most `threads` layers are read ahead of
+// Reads layers [first, first + count) on up to `threads` threads (0: one more than the
+// cores) and hands each to `apply` in order, bottom first. At most `threads` layers are read ahead of
 // the one being applied, so that no more than that many layers' headers wait in memory.
 // The first failing layer's error wins, as if the layers were read one by one; the other
 // readers are stopped before it is thrown.
