@@ -71,8 +71,9 @@ class LayerScanner {
 };
 
 // Reads layers [first, first + count) on up to `threads` threads (0: one more than the
-// cores) and hands each to `apply` in order, bottom first. At most `threads` layers are read ahead of
-// the one being applied, so that no more than that many layers' headers wait in memory.
+// cores) and hands each to `apply` in order, bottom first. At most `threads` layers are
+// read ahead of the one being applied, so that no more than that many layers' headers
+// wait in memory.
 // The first failing layer's error wins, as if the layers were read one by one; the other
 // readers are stopped before it is thrown.
 void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsigned threads,
