@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "support/helpers.hpp"
@@ -112,6 +115,41 @@ TEST(ScanInOrder, AppliesEveryLayerInOrderWhateverTheThreads) {
         EXPECT_EQ(applied, (std::vector<std::string>{"2:f2", "3:f3", "4:f4", "5:f5", "6:f6"}))
             << threads << " threads";
     }
+}
+
+// Without a thread count, one reader more than the cores: a reader that waits (here, until
+// the others have started) leaves every core a layer to read.
+TEST(ScanInOrder, ByDefaultReadsOneLayerMoreThanTheCores) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const std::string tar = LayerBuilder().file("f", "x").tar();
+    std::mutex mutex;
+    std::condition_variable changed;
+    size_t reading = 0;
+    size_t most = 0;
+    bool go = false;
+    const Limits limits{};
+    LayerScanner scanner(
+        [&](size_t) -> std::unique_ptr<Reader> {
+            std::unique_lock lock(mutex);
+            most = std::max(most, ++reading);
+            changed.notify_all();
+            changed.wait_for(lock, std::chrono::seconds(10), [&] { return go; });
+            --reading;
+            return std::make_unique<MemoryReader>(tar);
+        },
+        limits, {}, name_of);
+    std::thread releaser([&] {
+        std::unique_lock lock(mutex);
+        changed.wait_for(lock, std::chrono::seconds(10), [&] { return most > cores; });
+        // A little longer, for a reader beyond the rule to show up.
+        changed.wait_for(lock, std::chrono::milliseconds(100), [] { return false; });
+        go = true;
+        changed.notify_all();
+    });
+    scan_in_order(scanner, 0, cores + 3, 0,
+                  [&](size_t, LayerScan& scan) { scanner.release(scan); });
+    releaser.join();
+    EXPECT_EQ(most, cores + 1);
 }
 
 }  // namespace
