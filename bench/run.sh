@@ -162,6 +162,14 @@ prepare() {
   GZIP6=$(gzip -6 -c "$plain" | wc -c)
 }
 
+# measure_floor: `tar | igzip -1 -T2` of $TREE (the page cache warmed first) into
+# $work/igzip.gz; sets floor_s.
+measure_floor() {
+  measure warm tar -cf "$work/t.tar" -C "$TREE" .
+  measure igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"
+  floor_s=$MEDIAN
+}
+
 printf '%-10s %-40s %9s %13s %11s %9s %s\n' image tool time throughput "peak RSS" output "ratios"
 for img in "${IMAGES[@]}"; do
   out="$work/out"
@@ -182,9 +190,8 @@ for img in "${IMAGES[@]}"; do
     # No converter can write its first byte before the last layer is in (a whiteout there
     # can remove any file below): for scale, the download followed by compressing the
     # result with the floor's tool, as a converter that did one after the other would.
-    measure warm tar -cf "$work/t.tar" -C "$TREE" .
-    measure igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"
-    serial_s=$(echo "$skopeo_s + $MEDIAN" | bc -l)
+    measure_floor
+    serial_s=$(echo "$skopeo_s + $floor_s" | bc -l)
     row "$img" "download, then tar | igzip -1 -T2" "$serial_s" "$TAR_MB" "$(stat -c %s "$work/igzip.gz")" "-" \
       "x$(ratio "$serial_s" "$skopeo_s") the download alone"
     row "$img" "docker2aci docker://… (pull + convert)" "$d2a_s" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$d2a_rss" \
@@ -195,9 +202,8 @@ for img in "${IMAGES[@]}"; do
     continue
   fi
   prepare "$img"
-  measure warm tar -cf "$work/t.tar" -C "$TREE" .   # warm the page cache
+  measure_floor
   measure pigz sh -c "tar -cf - -C '$TREE' . | pigz -p2 -6 > '$work/pigz.gz'"; pigz_s=$MEDIAN
-  measure igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"; floor_s=$MEDIAN
   row "$img" "tar | pigz -p2 -6" "$pigz_s" "$TAR_MB" "$(stat -c %s "$work/pigz.gz")" "-" ""
   row "$img" "tar | igzip -1 -T2 (floor)" "$floor_s" "$TAR_MB" "$(stat -c %s "$work/igzip.gz")" "-" ""
 

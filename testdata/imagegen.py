@@ -197,9 +197,9 @@ def _v1_ids(image):
     return ids
 
 
-def _v1_json(image, ids, i):
-    """A layer's legacy metadata: its parent, and the image config on the top layer."""
-    cfg = json.loads(image.config)
+def _v1_json(cfg, ids, i):
+    """A layer's legacy metadata: its parent, and the image config (parsed) on the top
+    layer."""
     j = {"id": ids[i], "created": cfg["created"], "os": cfg["os"],
          "architecture": cfg["architecture"]}
     if i:
@@ -214,11 +214,11 @@ def write_docker_legacy(images, path):
     """Docker < 1.10: repositories, <id>/json with parent chains, <id>/layer.tar."""
     out, repos = TarOut(), {}
     for img, tags in images:
-        ids = _v1_ids(img)
+        ids, cfg = _v1_ids(img), json.loads(img.config)
         for i, lid in enumerate(ids):
             out.dir(lid)
             out.file(lid + "/VERSION", b"1.0")
-            out.file(lid + "/json", _v1_json(img, ids, i))
+            out.file(lid + "/json", _v1_json(cfg, ids, i))
             out.file(lid + "/layer.tar", img.layer_tars[i])
         for tag in tags:
             name, t = tag.rsplit(":", 1)
@@ -234,12 +234,12 @@ def write_docker_1_10(images, path, v1_metadata=False):
     need; without, only the id."""
     out, manifest, repos, stored = TarOut(), [], {}, {}
     for img, tags in images:
-        ids = _v1_ids(img)
+        ids, cfg = _v1_ids(img), json.loads(img.config)
         layers = []
         for i, lid in enumerate(ids):
             out.dir(lid)
             out.file(lid + "/VERSION", b"1.0")
-            out.file(lid + "/json", _v1_json(img, ids, i) if v1_metadata
+            out.file(lid + "/json", _v1_json(cfg, ids, i) if v1_metadata
                      else json.dumps({"id": lid}).encode())
             diff = img.diff_ids[i]
             if diff in stored:
