@@ -114,12 +114,18 @@ class SpillingReader final : public Reader {
 // Every pass reads verified streams: the source's, or the spill of a compressed layer
 // (after a scan read it whole). The emitting pass reads each layer ahead on a thread of
 // its own: decompression and the digest checks then overlap with writing and compressing
-// the ACI. `spills` (one per layer) must outlive the opener.
-LayerOpener opener_for(const Image& image, const Limits& limits, std::vector<LayerSpill>& spills) {
-    return [&image, &limits, &spills](size_t i, LayerPass pass) -> std::unique_ptr<Reader> {
+// the ACI. `spills` (one per layer) must outlive the opener. When `emit_reads_last`, the
+// emitting pass takes a layer's spill with it: the scratch file goes as soon as that
+// pass has read it.
+LayerOpener opener_for(const Image& image, const Limits& limits, std::vector<LayerSpill>& spills,
+                       bool emit_reads_last) {
+    return [&image, &limits, &spills, emit_reads_last](size_t i,
+                                                       LayerPass pass) -> std::unique_ptr<Reader> {
         LayerSpill& spill = spills[i];
         if (spill.file) {
-            auto kept = std::make_unique<RangeReader>(spill.file, 0, spill.size,
+            auto file =
+                pass == LayerPass::emit && emit_reads_last ? std::move(spill.file) : spill.file;
+            auto kept = std::make_unique<RangeReader>(std::move(file), 0, spill.size,
                                                       image.layers[i].description);
             if (pass == LayerPass::scan) return kept;
             return std::make_unique<PrefetchReader>(std::move(kept));
@@ -176,8 +182,8 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     flatten_options.capture_paths = {"etc/passwd"};
     flatten_options.scan_threads = options.threads;
     std::vector<LayerSpill> spills(image.layers.size());
-    Flattener flattener(image.layers.size(), opener_for(image, limits, spills), flatten_options,
-                        limits);
+    Flattener flattener(image.layers.size(), opener_for(image, limits, spills, true),
+                        flatten_options, limits);
     auto start = Clock::now();
     flattener.scan();
     result.scan_time = since(start);
@@ -229,7 +235,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     if (n == 0) throw Error("the image has no layers");
     AciNaming naming = aci_naming(image, options.name_prefix());
     std::vector<LayerSpill> spills(n);
-    LayerOpener opener = opener_for(image, limits, spills);
+    LayerOpener opener = opener_for(image, limits, spills, false);
 
     // The final merged tree decides which path of a hard-link group carries the data and
     // what metadata a directory gets when a layer only implies it.

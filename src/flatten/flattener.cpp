@@ -125,7 +125,7 @@ void Flattener::emit(EntrySink& sink) {
         const std::string what = impl_->layer_name(layer);
         LayerReader reader(std::make_unique<BudgetReader>(impl_->opener(layer, LayerPass::emit),
                                                           impl_->emit_stream_bytes,
-                                                          impl_->limits.max_unpacked_bytes, what),
+                                                          impl_->limits.max_unpacked_bytes),
                            what);
         Entry e;
         uint64_t ordinal = 0;

@@ -37,7 +37,7 @@ bool skip_for_whiteout_parent(std::string_view path, const std::string& what) {
 size_t BudgetReader::read(void* buf, size_t n) {
     size_t got = inner_->read(buf, n);
     if (used_.fetch_add(got, std::memory_order_relaxed) + got > limit_) {
-        throw Error(what_ + ": the image's layers add up to more than " + std::to_string(limit_) +
+        throw Error("the image's layers add up to more than " + std::to_string(limit_) +
                     " bytes uncompressed");
     }
     return got;
@@ -65,9 +65,9 @@ void LayerScanner::release(LayerScan& scan) const {
 
 LayerScan LayerScanner::read(size_t layer, const std::atomic<bool>* cancelled) const {
     const std::string what = layer_name(layer);
-    LayerReader reader(std::make_unique<BudgetReader>(opener_(layer), read_bytes_,
-                                                      limits_.max_unpacked_bytes, what),
-                       what);
+    LayerReader reader(
+        std::make_unique<BudgetReader>(opener_(layer), read_bytes_, limits_.max_unpacked_bytes),
+        what);
     LayerScan scan;
     // A scan that does not reach its caller gives its names' budget back.
     struct Refund {

@@ -80,19 +80,18 @@ void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsi
                    const std::function<void(size_t layer, LayerScan& scan)>& apply);
 
 // Charges what a layer stream yields to a budget shared by all layers of one image, so
-// that --max-unpacked-size bounds the image, not each layer.
+// that --max-unpacked-size bounds the image, not each layer. Its error names no layer: the
+// LayerReader reading through it does.
 class BudgetReader final : public Reader {
   public:
-    BudgetReader(std::unique_ptr<Reader> inner, std::atomic<uint64_t>& used, uint64_t limit,
-                 std::string what)
-        : inner_(std::move(inner)), used_(used), limit_(limit), what_(std::move(what)) {}
+    BudgetReader(std::unique_ptr<Reader> inner, std::atomic<uint64_t>& used, uint64_t limit)
+        : inner_(std::move(inner)), used_(used), limit_(limit) {}
     size_t read(void* buf, size_t n) override;
 
   private:
     std::unique_ptr<Reader> inner_;
     std::atomic<uint64_t>& used_;
     uint64_t limit_;
-    std::string what_;
 };
 
 }  // namespace d2a

@@ -93,10 +93,18 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
             return outcome;
         }
     }
-    if (options.layered) {
-        outcome.results = convert_layered(outcome.image, options.convert, options.limits);
-    } else {
-        outcome.results.push_back(convert_squashed(outcome.image, options.convert, options.limits));
+    try {
+        if (options.layered) {
+            outcome.results = convert_layered(outcome.image, options.convert, options.limits);
+        } else {
+            outcome.results.push_back(
+                convert_squashed(outcome.image, options.convert, options.limits));
+        }
+    } catch (const Error&) {
+        // A layer read while its blob arrives fails when the pull does; the pull's own
+        // error names the cause (which blob, what went wrong), the layer's only the effect.
+        if (registry) registry->rethrow_download_failure();
+        throw;
     }
     if (registry) outcome.blobs_downloaded = registry->blobs_downloaded();
     publish(outcome.results, options.signer);

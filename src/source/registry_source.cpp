@@ -3,6 +3,9 @@
 // the cache or unnamed scratch files, each verified before use.
 #include "source/registry_source.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <exception>
@@ -16,6 +19,7 @@
 #include "registry/client.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
+#include "util/file.hpp"
 #include "util/json.hpp"
 #include "util/threads.hpp"
 
@@ -59,10 +63,12 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
 
 // Every layer blob of one pull, downloaded once, from the first time any layer is opened:
 // the downloads (a bounded number at a time, bottom layer first) run on a thread of their
-// own, and opening a layer waits for that layer's blob only, so that the conversion reads
-// the first layers while the others still arrive. A failure is kept and given to every
-// opener still waiting, so nothing is fetched twice; the destructor cancels what is left.
-class RegistryPull::LayerBlobs {
+// own. A layer opened while its blob arrives is read as the bytes come (the scan runs
+// along with the download instead of after it); its reader sees the end of the blob only
+// once the download is complete and verified, and the reader checks the digest again
+// over the bytes it read (open_layer_tar). A failure is kept and given to every reader
+// still waiting, so nothing is fetched twice; the destructor cancels what is left.
+class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs> {
   public:
     LayerBlobs(const PullOptions& options, Reference reference, std::shared_ptr<AuthState> auth,
                std::optional<BlobCache> cache, std::vector<Descriptor> blobs)
@@ -79,19 +85,16 @@ class RegistryPull::LayerBlobs {
         if (downloader_.joinable()) downloader_.join();
     }
 
-    // The verified blob: the descriptor the download checked, never the cache file's name
-    // again; every read verifies once more (open_layer_tar).
     std::unique_ptr<Reader> open(const Digest& digest) {
         start();
         std::unique_lock lock(mutex_);
-        arrived_.wait(lock, [&] { return files_.count(digest.str()) || finished_; });
-        auto it = files_.find(digest.str());
-        if (it == files_.end()) {
+        changed_.wait(lock, [&] { return arrivals_.count(digest.str()) || finished_; });
+        auto it = arrivals_.find(digest.str());
+        if (it == arrivals_.end()) {
             if (error_) std::rethrow_exception(error_);
             throw Error("blob " + digest.str() + ": not downloaded");
         }
-        const Stored& stored = it->second;
-        return std::make_unique<RangeReader>(stored.file, 0, stored.size, stored.name);
+        return std::make_unique<ArrivingReader>(shared_from_this(), it->second);
     }
 
     size_t downloaded() {
@@ -99,13 +102,68 @@ class RegistryPull::LayerBlobs {
         return downloaded_;
     }
 
+    std::exception_ptr failure() {
+        std::lock_guard lock(mutex_);
+        return error_;
+    }
+
   private:
-    // Where a blob is: a cache file, or an unnamed scratch file that vanishes with the
-    // process however it ends (a killed pull leaves nothing behind).
-    struct Stored {
+    // A blob in a cache file or an unnamed scratch file (which vanishes with the process
+    // however it ends: a killed pull leaves nothing behind), while it arrives and after.
+    // Guarded by mutex_.
+    struct Arrival {
         std::string name;  // for messages
         std::shared_ptr<FileDescriptor> file;
-        uint64_t size = 0;
+        uint64_t size = 0;      // once complete
+        bool complete = false;  // downloaded and verified
+        std::exception_ptr failed;
+        int waiting = 0;          // readers at the end of what has arrived
+        uint64_t generation = 0;  // bumped whenever bytes arrive
+    };
+
+    // Reads a blob from its start while it arrives: at the end of what is there, it waits
+    // for more, for the verified end, or for the pull's failure. A download that starts
+    // over writes the same bytes again (a blob is named by its digest); should a registry
+    // send others, the reader's own digest check refuses what it read.
+    class ArrivingReader final : public Reader {
+      public:
+        ArrivingReader(std::shared_ptr<LayerBlobs> blobs, std::shared_ptr<Arrival> arrival)
+            : blobs_(std::move(blobs)), arrival_(std::move(arrival)) {}
+
+        size_t read(void* buf, size_t n) override {
+            for (;;) {
+                uint64_t generation = 0;
+                {
+                    std::lock_guard lock(blobs_->mutex_);
+                    if (arrival_->failed) std::rethrow_exception(arrival_->failed);
+                    generation = arrival_->generation;
+                    if (arrival_->complete) {
+                        if (pos_ >= arrival_->size) return 0;
+                        n = static_cast<size_t>(std::min<uint64_t>(n, arrival_->size - pos_));
+                    }
+                }
+                ssize_t got = ::pread(arrival_->file->get(), buf, n, static_cast<off_t>(pos_));
+                if (got < 0 && errno == EINTR) continue;
+                if (got < 0) throw_errno(arrival_->name);
+                if (got > 0) {
+                    pos_ += static_cast<uint64_t>(got);
+                    return static_cast<size_t>(got);
+                }
+                std::unique_lock lock(blobs_->mutex_);
+                if (arrival_->complete) throw Error(arrival_->name + ": unexpected end of file");
+                ++arrival_->waiting;
+                blobs_->changed_.wait(lock, [&] {
+                    return arrival_->generation != generation || arrival_->complete ||
+                           arrival_->failed;
+                });
+                --arrival_->waiting;
+            }
+        }
+
+      private:
+        std::shared_ptr<LayerBlobs> blobs_;
+        std::shared_ptr<Arrival> arrival_;
+        uint64_t pos_ = 0;
     };
 
     void start() {
@@ -121,8 +179,7 @@ class RegistryPull::LayerBlobs {
         }
     }
 
-    // Each distinct blob once; records each as it arrives, and the end (with the first
-    // error, if any).
+    // Each distinct blob once; records the end (with the first error, if any).
     void download_all() {
         std::vector<Descriptor> unique;
         std::set<std::string> seen;
@@ -140,14 +197,7 @@ class RegistryPull::LayerBlobs {
                 for (;;) {
                     size_t i = next++;
                     if (i >= unique.size() || cancelled_) break;
-                    Stored stored;
-                    bool fetched = fetch(own, i, unique[i], stored);
-                    {
-                        std::lock_guard lock(mutex_);
-                        files_[unique[i].digest.str()] = std::move(stored);
-                        if (fetched) ++downloaded_;
-                    }
-                    arrived_.notify_all();
+                    fetch(own, i, unique[i]);
                 }
             } catch (...) {  // the pull has failed: the others stop now, not when their
                              // transfers end (a stalled one could take minutes)
@@ -164,43 +214,100 @@ class RegistryPull::LayerBlobs {
             run_parallel(std::min<size_t>(unique.size(),
                                           static_cast<size_t>(std::max(1, options_.parallel))),
                          worker);
-        } catch (...) {  // handed to every opener still waiting
+        } catch (...) {  // handed to every reader still waiting
             error = first_failure ? first_failure : std::current_exception();
         }
         {
             std::lock_guard lock(mutex_);
             error_ = error;
             finished_ = true;
+            for (auto& [digest, arrival] : arrivals_) {
+                if (arrival->complete) continue;
+                arrival->failed =
+                    error ? error
+                          : std::make_exception_ptr(Error(arrival->name + ": not downloaded"));
+            }
         }
-        arrived_.notify_all();
+        changed_.notify_all();
     }
 
-    // One blob into `stored`; false when the cache had it.
-    bool fetch(RegistryClient& client, size_t index, const Descriptor& d, Stored& stored) {
-        auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
-        bool fetched = true;
-        std::function<void(uint64_t)> on_bytes;
-        if (options_.observer) {
-            on_bytes = [this, index, &d](uint64_t done) {
-                options_.observer->progress(index, d, done);
-            };
+    // Makes a blob's bytes readable as they arrive in `file`.
+    std::shared_ptr<Arrival> publish(const Descriptor& d, std::shared_ptr<FileDescriptor> file,
+                                     std::string name) {
+        auto arrival = std::make_shared<Arrival>();
+        arrival->name = std::move(name);
+        arrival->file = std::move(file);
+        {
+            std::lock_guard lock(mutex_);
+            arrivals_[d.digest.str()] = arrival;
         }
+        changed_.notify_all();
+        return arrival;
+    }
+
+    // Wakes the readers waiting at the end of what had arrived, if any.
+    void arrived_bytes(Arrival& arrival) {
+        {
+            std::lock_guard lock(mutex_);
+            ++arrival.generation;
+            if (arrival.waiting == 0) return;
+        }
+        changed_.notify_all();
+    }
+
+    // One blob, readable from the moment its download starts; counted when fetched (not
+    // found in the cache).
+    void fetch(RegistryClient& client, size_t index, const Descriptor& d) {
+        auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
+        std::shared_ptr<Arrival> arrival;
+        auto on_bytes = [&](uint64_t done) {
+            if (arrival) arrived_bytes(*arrival);
+            if (options_.observer) options_.observer->progress(index, d, done);
+        };
+        bool fetched = true;
+        std::shared_ptr<FileDescriptor> file;
+        std::string name;
         if (cache_) {
             CachedBlob blob = cache_->get(
                 d.digest,
-                [&](const FileDescriptor& file, const std::string& name) {
-                    client.fetch_blob(d.digest, size, file, name, on_bytes, &cancelled_);
+                [&](const FileDescriptor& partial, const std::string& partial_name) {
+                    // A partial file left by another pull may hold bytes that are not the
+                    // blob's (the cache then starts over): it is read once complete.
+                    if (!arrival && file_size(partial.get()) == 0)
+                        arrival = publish(d, duplicate(partial, partial_name), partial_name);
+                    client.fetch_blob(d.digest, size, partial, partial_name, on_bytes, &cancelled_);
                 },
                 &fetched);
-            stored = {blob.path.string(), blob.file, blob.size};
+            file = blob.file;
+            name = blob.path.string();
         } else {
-            stored.file = std::make_shared<FileDescriptor>(make_scratch_file());
-            stored.name = "scratch copy of " + d.digest.str();
-            client.fetch_blob(d.digest, size, *stored.file, stored.name, on_bytes, &cancelled_);
-            stored.size = file_size(stored.file->get());
+            file = std::make_shared<FileDescriptor>(make_scratch_file());
+            name = "scratch copy of " + d.digest.str();
+            arrival = publish(d, file, name);
+            client.fetch_blob(d.digest, size, *file, name, on_bytes, &cancelled_);
         }
-        if (options_.observer) options_.observer->finished(index, d, stored.size, !fetched);
-        return fetched;
+        const uint64_t stored_size = file_size(file->get());
+        {
+            std::lock_guard lock(mutex_);
+            if (!arrival) {
+                arrival = std::make_shared<Arrival>();
+                arrival->name = name;
+                arrival->file = file;
+                arrivals_[d.digest.str()] = arrival;
+            }
+            arrival->size = stored_size;
+            arrival->complete = true;
+            if (fetched) ++downloaded_;
+        }
+        changed_.notify_all();
+        if (options_.observer) options_.observer->finished(index, d, stored_size, !fetched);
+    }
+
+    static std::shared_ptr<FileDescriptor> duplicate(const FileDescriptor& file,
+                                                     const std::string& name) {
+        auto copy = std::make_shared<FileDescriptor>(::fcntl(file.get(), F_DUPFD_CLOEXEC, 0));
+        if (!copy->valid()) throw_errno(name);
+        return copy;
     }
 
     const PullOptions options_;
@@ -210,11 +317,11 @@ class RegistryPull::LayerBlobs {
     const std::vector<Descriptor> blobs_;
     std::atomic<bool> cancelled_{false};
     std::mutex mutex_;
-    std::condition_variable arrived_;
+    std::condition_variable changed_;
     bool started_ = false;
     bool finished_ = false;
     std::exception_ptr error_;
-    std::map<std::string, Stored> files_;
+    std::map<std::string, std::shared_ptr<Arrival>> arrivals_;
     size_t downloaded_ = 0;
     std::thread downloader_;  // last: joined before the members above go
 };
@@ -302,6 +409,10 @@ std::string RegistryPull::cached_config(const Digest& digest) const {
 
 size_t RegistryPull::blobs_downloaded() const {
     return blobs_->downloaded();
+}
+
+void RegistryPull::rethrow_download_failure() const {
+    if (std::exception_ptr failure = blobs_->failure()) std::rethrow_exception(failure);
 }
 
 }  // namespace d2a

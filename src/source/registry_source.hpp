@@ -46,6 +46,8 @@ class RegistryPull {
     [[nodiscard]] const Image& image() const { return image_; }
     // Blobs fetched from the registry so far (not found in the cache).
     [[nodiscard]] size_t blobs_downloaded() const;
+    // Throws the error that ended the downloads, if one did.
+    void rethrow_download_failure() const;
 
   private:
     class LayerBlobs;

@@ -47,6 +47,9 @@ void PrefetchReader::produce() {
             end = true;
         }
         chunk.resize(filled);
+        // Closed here, once read to its end: what closing frees (a scratch file's pages,
+        // say) is freed while the consumer still has chunks to take, not after it.
+        if (end) inner_.reset();
         {
             std::lock_guard lock(mutex_);
             if (!chunk.empty()) ready_.push_back(std::move(chunk));

@@ -27,6 +27,7 @@ class PrefetchReader final : public Reader {
     ~PrefetchReader() override;
 
     // An error of the inner stream is thrown here once the bytes before it are consumed.
+    // The inner stream is closed on the reading thread as soon as it has ended or failed.
     size_t read(void* buf, size_t n) override;
 
   private:

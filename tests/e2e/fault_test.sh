@@ -32,6 +32,13 @@ for layer in doc["layers"]:
 serve("endless/app", json.dumps(doc).encode())
 doc["layers"][0]["size"] = 1 << 50
 serve("huge/app", json.dumps(doc).encode())
+# A layer whose first entry the scan refuses, before 300 kB that do not compress.
+bad = g.Image([[("file", ".wh.bad/x", b"x"), ("file", "data/big", os.urandom(300000))]],
+              config={"Cmd": ["/data/big"]})
+mb_bad, blobs_bad = bad.manifest(compress=True, docker_types=True)
+for d, data in blobs_bad.items():
+    open("store/blobs/" + d[7:], "wb").write(data)
+serve("stall/badentry", mb_bad)
 open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
 PY
 PORT=$(free_port)
@@ -103,10 +110,13 @@ grep -q "GET /v2/auth/foreign/app/blobs/.* auth=yes host=127.0.0.1" requests.log
   fail "credentials followed a foreign realm: $(grep -e foreign requests.log)"
 
 # A blob whose descriptor gives no size, streamed without end: stopped at the limit, and
-# nothing kept in the cache or TMPDIR.
+# nothing kept in the cache or TMPDIR. The download stops at the limit, and so does the
+# scan reading the blob as it arrives (with the other layer's bytes, the image's layers
+# pass it first): whichever comes first is the error.
 mkdir -p cache-endless tmp-endless
 TMPDIR=$PWD/tmp-endless pull endless/app --max-unpacked-size 5000000 --cache-dir cache-endless
-[ $RC = 1 ] && grep -q 'sent more than 5000000 bytes' err && [ -z "$(find cache-endless/tmp tmp-endless -type f)" ] &&
+[ $RC = 1 ] && [ "$(grep -c '^Error:' err)" = 1 ] &&
+  grep -Eqx "Error: (blob sha256:[0-9a-f]{64}: the registry sent more than 5000000 bytes \(--max-unpacked-size\)|layer 1/2: the image's layers add up to more than 5000000 bytes uncompressed)" err && [ -z "$(find cache-endless/tmp tmp-endless -type f)" ] &&
   [ -z "$(ls out-endless-app)" ] && pass "endless blob stopped: $ERR" ||
   fail "endless: rc=$RC $ERR $(find cache-endless tmp-endless -type f)"
 layer_gets() { grep -F -f layer-digests requests.log | grep -c "/v2/huge/app/blobs/" || true; }
@@ -186,6 +196,16 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
   [ "$(echo "$elapsed < 20" | bc)" = 1 ] &&
   pass "a failed pull cancels its stalled download: exit 1 after $(printf %.1f "$elapsed") s: $(grep -v '^debug:' err)" ||
   fail "stallbad: rc=$RC after $elapsed s: $ERR"
+
+# A layer is scanned while it arrives: an entry the scan refuses, in the first half of a
+# blob whose second half never comes (the server stalls for 30 s), is the error at once,
+# not the stall's, and the stalled download is cancelled.
+pull stall/badentry
+[ $RC = 1 ] && [ -z "$(ls out-stall-badentry)" ] &&
+  grep -vx 'debug: .*' err | grep -qx 'Error: layer 1/1: whiteout ".wh.bad" used as a directory in .wh.bad/x' &&
+  [ "$(grep -vc '^debug:' err)" = 1 ] && ! grep -q "no data for" err &&
+  pass "a layer is scanned as it arrives: $(grep -v '^debug:' err)" ||
+  fail "stall/badentry: rc=$RC $ERR"
 
 # A shared cache: files follow the umask (002: the group can read and replace them), a
 # cache whose tmp is a file is named as such, and a blob that cannot be moved into the

@@ -111,6 +111,31 @@ TEST(Prefetch, PassesEveryByteInOrderThenTheError) {
     EXPECT_TRUE(got == data) << "got " << got.size() << " of " << data.size() << " bytes";
 }
 
+// Sets a flag when closed.
+class ClosingReader final : public Reader {
+  public:
+    ClosingReader(std::string data, bool* closed) : inner_(std::move(data), false), closed_(closed) {}
+    ~ClosingReader() override { *closed_ = true; }
+    size_t read(void* buf, size_t n) override { return inner_.read(buf, n); }
+
+  private:
+    FailingReader inner_;
+    bool* closed_;
+};
+
+TEST(Prefetch, ClosesTheInnerStreamOnceItEnds) {
+    // What the inner stream holds (a layer's scratch file) goes as soon as it is read, not
+    // when the consumer lets go of the prefetching reader.
+    bool closed = false;
+    const std::string data = pattern(50000);
+    PrefetchReader r(std::make_unique<ClosingReader>(data, &closed), 4096, 2);
+    std::string got;
+    char buf[1000];
+    for (size_t n; (n = r.read(buf, sizeof buf)) > 0;) got.append(buf, n);
+    EXPECT_TRUE(got == data);
+    EXPECT_TRUE(closed);
+}
+
 TEST(Prefetch, AbandonedMidStreamStopsTheThread) {
     for (int i = 0; i < 20; ++i) {
         PrefetchReader r(std::make_unique<FailingReader>(pattern(1 << 20), false), 1024, 2);
