@@ -56,6 +56,8 @@ GNUPGHOME=$LOCKED_HOME gpg --batch --quiet --passphrase 's3cret phrase' --pinent
   --quick-gen-key 'locked <locked@example.invalid>' ed25519 sign never 2> /dev/null
 gpgconf --homedir "$LOCKED_HOME" --kill gpg-agent
 agent_running() { pgrep -f "gpg-agent --homedir $LOCKED_HOME" > /dev/null; }
+# gpgconf asks the agent to go and returns; it exits a moment later (longer under ASan load).
+for _ in $(seq 100); do agent_running || break; sleep 0.1; done
 ! agent_running || fail "an agent runs before the test"
 sign_error "key locked@example.invalid needs a passphrase and there is no terminal to ask for it: give it with --passphrase-file FILE, or unlock the key in gpg-agent first (gpg-preset-passphrase)" \
   --sign-key locked@example.invalid --gpg-home "$LOCKED_HOME"
