@@ -181,6 +181,7 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
     FlattenOptions flatten_options;
     flatten_options.capture_paths = {"etc/passwd"};
     flatten_options.scan_threads = options.threads;
+    flatten_options.stop_reading = image.stop_reading;
     std::vector<LayerSpill> spills(image.layers.size());
     Flattener flattener(image.layers.size(), opener_for(image, limits, spills, true),
                         flatten_options, limits);
@@ -242,6 +243,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
     FlattenOptions final_options;
     final_options.capture_paths = {"etc/passwd"};
     final_options.scan_threads = options.threads;
+    final_options.stop_reading = image.stop_reading;
     Flattener final_tree(n, opener, final_options, limits);
     final_tree.scan();
     const nlohmann::json top_manifest =

@@ -81,7 +81,8 @@ void Flattener::scan() {
     if (im.layers_scanned < im.layer_count) {
         scan_in_order(im.scanner, im.layers_scanned, im.layer_count - im.layers_scanned,
                       im.options.scan_threads,
-                      [&im](size_t layer, LayerScan& scan) { im.apply_layer(layer, scan); });
+                      [&im](size_t layer, LayerScan& scan) { im.apply_layer(layer, scan); },
+                      im.options.stop_reading);
     }
     stats_.layer_entries = im.total_entries;
 }

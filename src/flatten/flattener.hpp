@@ -59,6 +59,9 @@ struct FlattenOptions {
     // Layers whose headers are read at once by scan() (0: one more than the cores). The
     // opener is then called from several threads.
     unsigned scan_threads = 1;
+    // Called when scan() fails with layers still being read: makes reads that wait on the
+    // source (a layer still downloading) fail at once, so that their readers end.
+    std::function<void()> stop_reading;
     // For a flattener of some layers only: whether a hard link's missing target is a file
     // of the layers below them, which makes the error say so.
     std::function<bool(const std::string& path)> file_below;

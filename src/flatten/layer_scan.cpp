@@ -237,7 +237,8 @@ class ReadAhead {
 }  // namespace
 
 void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsigned threads,
-                   const std::function<void(size_t layer, LayerScan& scan)>& apply) {
+                   const std::function<void(size_t layer, LayerScan& scan)>& apply,
+                   const std::function<void()>& stop_reading) {
     auto one_by_one = [&] {
         for (size_t i = first; i < first + count; ++i) {
             LayerScan scan = scanner.read(i, nullptr);
@@ -252,10 +253,15 @@ void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsi
     if (threads <= 1) return one_by_one();
     ReadAhead ahead(scanner, first, count, threads);
     if (!ahead.start()) return one_by_one();
-    for (size_t i = 0; i < count; ++i) {
-        LayerScan scan = ahead.take(i);
-        apply(first + i, scan);
-        ahead.applied(i + 1);
+    try {
+        for (size_t i = 0; i < count; ++i) {
+            LayerScan scan = ahead.take(i);
+            apply(first + i, scan);
+            ahead.applied(i + 1);
+        }
+    } catch (...) {  // the readers still at work are joined next, by ~ReadAhead
+        if (stop_reading) stop_reading();
+        throw;
     }
 }
 

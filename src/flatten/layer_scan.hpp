@@ -75,9 +75,11 @@ class LayerScanner {
 // read ahead of the one being applied, so that no more than that many layers' headers
 // wait in memory.
 // The first failing layer's error wins, as if the layers were read one by one; the other
-// readers are stopped before it is thrown.
+// readers are stopped before it is thrown: `stop_reading`, when given, is called first, to
+// end reads that wait on the source (a download) rather than on a reader's own work.
 void scan_in_order(const LayerScanner& scanner, size_t first, size_t count, unsigned threads,
-                   const std::function<void(size_t layer, LayerScan& scan)>& apply);
+                   const std::function<void(size_t layer, LayerScan& scan)>& apply,
+                   const std::function<void()>& stop_reading = {});
 
 // Charges what a layer stream yields to a budget shared by all layers of one image, so
 // that --max-unpacked-size bounds the image, not each layer. Its error names no layer: the

@@ -33,6 +33,10 @@ struct Image {
     ImageConfig config;
     std::vector<LayerSource> layers;  // bottom first
     std::string source_kind;          // "docker-archive", "oci-layout", "registry"
+    // For a conversion that gives up while layers are being read: ends the source's
+    // pending work (downloads), so that reads waiting on it fail at once. Empty when
+    // reads never wait on the source.
+    std::function<void()> stop_reading;
 };
 
 // Opens a layer as an uncompressed tar stream that verifies itself: blob digest and size

@@ -102,9 +102,17 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         return downloaded_;
     }
 
+    // The error that ended the downloads, unless stop() caused it.
     std::exception_ptr failure() {
         std::lock_guard lock(mutex_);
-        return error_;
+        return error_after_stop_ ? nullptr : error_;
+    }
+
+    // The conversion gave up: the downloads end now (a stalled one too), and readers still
+    // waiting for bytes fail.
+    void stop() {
+        stop_requested_ = true;
+        cancelled_ = true;
     }
 
   private:
@@ -190,6 +198,7 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         std::atomic<size_t> next{0};
         std::mutex failure_mutex;
         std::exception_ptr first_failure;  // kept before the others are cancelled
+        bool first_failure_after_stop = false;
         auto worker = [&] {
             try {
                 RegistryClient own(reference_.registry(), reference_.repository(),
@@ -203,7 +212,10 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
                              // transfers end (a stalled one could take minutes)
                 {
                     std::lock_guard lock(failure_mutex);
-                    if (!first_failure) first_failure = std::current_exception();
+                    if (!first_failure) {
+                        first_failure = std::current_exception();
+                        first_failure_after_stop = stop_requested_;
+                    }
                 }
                 cancelled_ = true;
                 throw;
@@ -220,6 +232,7 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         {
             std::lock_guard lock(mutex_);
             error_ = error;
+            error_after_stop_ = first_failure_after_stop;
             finished_ = true;
             for (auto& [digest, arrival] : arrivals_) {
                 if (arrival->complete) continue;
@@ -316,11 +329,13 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
     const std::optional<BlobCache> cache_;
     const std::vector<Descriptor> blobs_;
     std::atomic<bool> cancelled_{false};
+    std::atomic<bool> stop_requested_{false};
     std::mutex mutex_;
     std::condition_variable changed_;
     bool started_ = false;
     bool finished_ = false;
     std::exception_ptr error_;
+    bool error_after_stop_ = false;
     std::map<std::string, std::shared_ptr<Arrival>> arrivals_;
     size_t downloaded_ = 0;
     std::thread downloader_;  // last: joined before the members above go
@@ -387,6 +402,9 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     }
     blobs_ = std::make_shared<LayerBlobs>(options_, ref, client_->auth_state(), cache_,
                                           std::move(descriptors));
+    image_.stop_reading = [weak = std::weak_ptr<LayerBlobs>(blobs_)] {
+        if (auto blobs = weak.lock()) blobs->stop();
+    };
     for (auto& layer : image_.layers) {
         layer.description = layer.blob_digest->str();
         layer.open_blob = [blobs = blobs_, digest = *layer.blob_digest] {

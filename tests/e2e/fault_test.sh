@@ -39,6 +39,13 @@ mb_bad, blobs_bad = bad.manifest(compress=True, docker_types=True)
 for d, data in blobs_bad.items():
     open("store/blobs/" + d[7:], "wb").write(data)
 serve("stall/badentry", mb_bad)
+# The same bad entry in a small first layer, above which a big one stalls.
+bad_below = g.Image([[("file", ".wh.bad/x", b"x")], [("file", "data/big", os.urandom(300000))]],
+                    config={"Cmd": ["/data/big"]})
+mb_below, blobs_below = bad_below.manifest(compress=True, docker_types=True)
+for d, data in blobs_below.items():
+    open("store/blobs/" + d[7:], "wb").write(data)
+serve("stall/badbelow", mb_below)
 open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
 PY
 PORT=$(free_port)
@@ -202,10 +209,20 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 # not the stall's, and the stalled download is cancelled.
 pull stall/badentry
 [ $RC = 1 ] && [ -z "$(ls out-stall-badentry)" ] &&
-  grep -vx 'debug: .*' err | grep -qx 'Error: layer 1/1: whiteout ".wh.bad" used as a directory in .wh.bad/x' &&
-  [ "$(grep -vc '^debug:' err)" = 1 ] && ! grep -q "no data for" err &&
-  pass "a layer is scanned as it arrives: $(grep -v '^debug:' err)" ||
+  grep -qx 'Error: layer 1/1: whiteout ".wh.bad" used as a directory in .wh.bad/x' err &&
+  [ "$(grep -c '^Error:' err)" = 1 ] && ! grep -q "no data for" err &&
+  pass "a layer is scanned as it arrives: $(grep '^Error:' err)" ||
   fail "stall/badentry: rc=$RC $ERR"
+
+# A layer that fails while the next one's download is stalled: the stalled download is
+# stopped (its reader waits for bytes that would take the server's 30 s stall, then
+# retries), and the first layer's error is reported at once.
+pull stall/badbelow
+[ $RC = 1 ] && [ -z "$(ls out-stall-badbelow)" ] &&
+  grep -qx 'Error: layer 1/2: whiteout ".wh.bad" used as a directory in .wh.bad/x' err &&
+  [ "$(grep -c '^Error:' err)" = 1 ] && ! grep -q "no data for" err &&
+  pass "a failed layer stops the download of the next: $(grep '^Error:' err)" ||
+  fail "stall/badbelow: rc=$RC $ERR"
 
 # A shared cache: files follow the umask (002: the group can read and replace them), a
 # cache whose tmp is a file is named as such, and a blob that cannot be moved into the

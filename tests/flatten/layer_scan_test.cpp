@@ -99,6 +99,44 @@ TEST(ScanInOrder, FirstErrorInLayerOrderWins) {
     EXPECT_EQ(applied, std::vector<size_t>{0});
 }
 
+// A layer that fails while another's read waits on the source (a download): the source is
+// told to stop before the readers are joined, and the failing layer's error stands.
+TEST(ScanInOrder, AFailureStopsReadsWaitingOnTheSource) {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool stopped = false;
+    bool waiting = false;
+    const Limits limits{};
+    LayerScanner scanner(
+        [&](size_t i) -> std::unique_ptr<Reader> {
+            if (i == 1) {  // waits as a download would, until told to stop (or 10 s)
+                std::unique_lock lock(mutex);
+                waiting = true;
+                changed.notify_all();
+                if (!changed.wait_for(lock, std::chrono::seconds(10), [&] { return stopped; }))
+                    throw Error("layer 2 was not stopped");
+                throw Error("layer 2: download stopped");
+            }
+            std::unique_lock lock(mutex);  // fails once the other waits
+            changed.wait_for(lock, std::chrono::seconds(10), [&] { return waiting; });
+            throw Error("layer 1 is broken");
+        },
+        limits, {}, name_of);
+    int stops = 0;
+    std::string e = error_of([&] {
+        scan_in_order(
+            scanner, 0, 2, 2, [](size_t, LayerScan&) {},
+            [&] {
+                ++stops;
+                std::lock_guard lock(mutex);
+                stopped = true;
+                changed.notify_all();
+            });
+    });
+    EXPECT_EQ(e, "layer 1 is broken");
+    EXPECT_EQ(stops, 1);
+}
+
 TEST(ScanInOrder, AppliesEveryLayerInOrderWhateverTheThreads) {
     std::vector<std::string> tars;
     for (int i = 0; i < 7; ++i)
