@@ -32,20 +32,16 @@ for layer in doc["layers"]:
 serve("endless/app", json.dumps(doc).encode())
 doc["layers"][0]["size"] = 1 << 50
 serve("huge/app", json.dumps(doc).encode())
-# A layer whose first entry the scan refuses, before 300 kB that do not compress.
-bad = g.Image([[("file", ".wh.bad/x", b"x"), ("file", "data/big", os.urandom(300000))]],
-              config={"Cmd": ["/data/big"]})
-mb_bad, blobs_bad = bad.manifest(compress=True, docker_types=True)
-for d, data in blobs_bad.items():
-    open("store/blobs/" + d[7:], "wb").write(data)
-serve("stall/badentry", mb_bad)
-# The same bad entry in a small first layer, above which a big one stalls.
-bad_below = g.Image([[("file", ".wh.bad/x", b"x")], [("file", "data/big", os.urandom(300000))]],
-                    config={"Cmd": ["/data/big"]})
-mb_below, blobs_below = bad_below.manifest(compress=True, docker_types=True)
-for d, data in blobs_below.items():
-    open("store/blobs/" + d[7:], "wb").write(data)
-serve("stall/badbelow", mb_below)
+def serve_image(name, image):
+    manifest, image_blobs = image.manifest(compress=True, docker_types=True)
+    for d, data in image_blobs.items():
+        open("store/blobs/" + d[7:], "wb").write(data)
+    serve(name, manifest)
+# A layer whose first entry the scan refuses, before 300 kB that do not compress; then the
+# same bad entry in a small first layer, above which a big one stalls.
+big = ("file", "data/big", os.urandom(300000))
+serve_image("stall/badentry", g.Image([[("file", ".wh.bad/x", b"x"), big]], config={"Cmd": ["/data/big"]}))
+serve_image("stall/badbelow", g.Image([[("file", ".wh.bad/x", b"x")], [big]], config={"Cmd": ["/data/big"]}))
 open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
 PY
 PORT=$(free_port)
@@ -204,25 +200,21 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
   pass "a failed pull cancels its stalled download: exit 1 after $(printf %.1f "$elapsed") s: $(grep -v '^debug:' err)" ||
   fail "stallbad: rc=$RC after $elapsed s: $ERR"
 
-# A layer is scanned while it arrives: an entry the scan refuses, in the first half of a
-# blob whose second half never comes (the server stalls for 30 s), is the error at once,
-# not the stall's, and the stalled download is cancelled.
-pull stall/badentry
-[ $RC = 1 ] && [ -z "$(ls out-stall-badentry)" ] &&
-  grep -qx 'Error: layer 1/1: whiteout ".wh.bad" used as a directory in .wh.bad/x' err &&
-  [ "$(grep -c '^Error:' err)" = 1 ] && ! grep -q "no data for" err &&
-  pass "a layer is scanned as it arrives: $(grep '^Error:' err)" ||
-  fail "stall/badentry: rc=$RC $ERR"
-
+# pull NAME, whose layer N/M holds an entry the scan refuses while a download stalls for
+# 30 s: that entry is the one error, at once (no stall notice), and nothing is written.
+refused_at_once() {
+  pull "$1"
+  [ $RC = 1 ] && [ -z "$(ls "out-${1//\//-}")" ] &&
+    grep -qx "Error: layer $2: whiteout \".wh.bad\" used as a directory in .wh.bad/x" err &&
+    [ "$(grep -c '^Error:' err)" = 1 ] && ! grep -q "no data for" err &&
+    pass "$3: $(grep '^Error:' err)" || fail "$1: rc=$RC $ERR"
+}
+# A layer is scanned while it arrives: the bad entry is in the first half of a blob whose
+# second half never comes, and the stalled download is cancelled.
+refused_at_once stall/badentry 1/1 "a layer is scanned as it arrives"
 # A layer that fails while the next one's download is stalled: the stalled download is
-# stopped (its reader waits for bytes that would take the server's 30 s stall, then
-# retries), and the first layer's error is reported at once.
-pull stall/badbelow
-[ $RC = 1 ] && [ -z "$(ls out-stall-badbelow)" ] &&
-  grep -qx 'Error: layer 1/2: whiteout ".wh.bad" used as a directory in .wh.bad/x' err &&
-  [ "$(grep -c '^Error:' err)" = 1 ] && ! grep -q "no data for" err &&
-  pass "a failed layer stops the download of the next: $(grep '^Error:' err)" ||
-  fail "stall/badbelow: rc=$RC $ERR"
+# stopped (its reader would wait for bytes behind the server's 30 s stall, then retries).
+refused_at_once stall/badbelow 1/2 "a failed layer stops the download of the next"
 
 # A shared cache: files follow the umask (002: the group can read and replace them), a
 # cache whose tmp is a file is named as such, and a blob that cannot be moved into the
