@@ -300,14 +300,9 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
             client.fetch_blob(d.digest, size, *file, name, on_bytes, &cancelled_);
         }
         const uint64_t stored_size = file_size(file->get());
+        if (!arrival) arrival = publish(d, file, name);  // found in the cache, or resumed
         {
             std::lock_guard lock(mutex_);
-            if (!arrival) {
-                arrival = std::make_shared<Arrival>();
-                arrival->name = name;
-                arrival->file = file;
-                arrivals_[d.digest.str()] = arrival;
-            }
             arrival->size = stored_size;
             arrival->complete = true;
             if (fetched) ++downloaded_;
