@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstring>
+#include <endian.h>
 #include <vector>
 
 #include "util/error.hpp"
@@ -224,7 +225,15 @@ class Code {
 using LitlenCode = Code<10>;
 using DistanceCode = Code<8>;
 
-void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
+struct CodeLengths {
+    unsigned hlit = 0;   // litlen code lengths, first in `lengths`
+    unsigned hdist = 0;  // distance code lengths, after them
+    uint8_t lengths[288 + 32] = {};
+};
+
+// A dynamic block's header after its first three bits: the code lengths of its two codes.
+void read_code_lengths(Bits& bits, CodeLengths& codes) {
+    uint8_t* const lengths = codes.lengths;
     const unsigned hlit = static_cast<unsigned>(bits.take(5)) + 257;
     const unsigned hdist = static_cast<unsigned>(bits.take(5)) + 1;
     const unsigned hclen = static_cast<unsigned>(bits.take(4)) + 4;
@@ -234,7 +243,6 @@ void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
     for (unsigned i = 0; i < hclen; ++i) cl_lengths[kOrder[i]] = static_cast<uint8_t>(bits.take(3));
     CanonicalCode cl;
     cl.build(cl_lengths, 19);
-    uint8_t lengths[288 + 32] = {};
     unsigned n = 0;
     while (n < hlit + hdist) {
         unsigned sym = cl.decode(bits);
@@ -257,8 +265,15 @@ void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
         while (repeat--) lengths[n++] = value;
         if (bits.overrun()) malformed("truncated header");
     }
-    litlen.build(lengths, hlit, litlen_meaning);
-    dist.build(lengths + hlit, hdist, distance_meaning);
+    codes.hlit = hlit;
+    codes.hdist = hdist;
+}
+
+void read_dynamic_codes(Bits& bits, LitlenCode& litlen, DistanceCode& dist) {
+    CodeLengths codes;
+    read_code_lengths(bits, codes);
+    litlen.build(codes.lengths, codes.hlit, litlen_meaning);
+    dist.build(codes.lengths + codes.hlit, codes.hdist, distance_meaning);
 }
 
 void skip_symbols(Bits& bits, const LitlenCode& litlen, const DistanceCode& dist) {
@@ -331,6 +346,53 @@ DeflateLayout walk_deflate(std::span<const unsigned char> stream) {
         if (bits.overrun()) malformed("truncated");
         if (final_block) return {start, bits.position()};
     }
+}
+
+std::optional<DeflateLayout> single_block_layout(std::span<const unsigned char> stream) {
+    // Long enough that the end-of-block code (15 bits at most) and the padding after it lie
+    // in the last eight bytes, and those bytes come after the block's header.
+    constexpr size_t kTailBytes = 8;
+    if (stream.size() < 2 * kTailBytes || (stream[0] & 1) == 0) return std::nullopt;
+    Bits bits(stream);
+    bits.take(1);  // BFINAL, set: the first block is the last
+    if (bits.take(2) != 2) return std::nullopt;  // stored and fixed-code blocks: walk them
+    CodeLengths codes;
+    read_code_lengths(bits, codes);
+    const uint64_t header_end = bits.position();
+
+    // The end-of-block symbol's canonical code (RFC 1951 3.2.2).
+    const unsigned eob_length = codes.lengths[256];
+    if (eob_length == 0) return std::nullopt;
+    std::array<unsigned, kMaxBits + 1> count{};
+    for (unsigned sym = 0; sym < codes.hlit; ++sym) ++count[codes.lengths[sym]];
+    count[0] = 0;
+    uint32_t code = 0;
+    for (unsigned len = 1; len <= eob_length; ++len) code = (code + count[len - 1]) << 1;
+    for (unsigned sym = 0; sym < 256; ++sym) code += codes.lengths[sym] == eob_length;
+    // Deflate sends a code's most significant bit first, so in the LSB-first stream the
+    // code appears reversed.
+    const uint64_t eob_bits = reversed(code, eob_length);
+
+    const size_t tail_start = stream.size() - kTailBytes;
+    uint64_t tail;
+    std::memcpy(&tail, stream.data() + tail_start, kTailBytes);
+    tail = le64toh(tail);
+    const uint64_t total_bits = static_cast<uint64_t>(stream.size()) * 8;
+    const uint64_t tail_bit = static_cast<uint64_t>(tail_start) * 8;
+    std::optional<uint64_t> end;
+    for (uint64_t at = total_bits - 7; at <= total_bits; ++at) {
+        if (at - eob_length < header_end || at - eob_length < tail_bit) continue;
+        const unsigned code_start = static_cast<unsigned>(at - eob_length - tail_bit);
+        const unsigned after_code = code_start + eob_length;  // 64 at most
+        const bool code_fits =
+            ((tail >> code_start) & ((uint64_t{1} << eob_length) - 1)) == eob_bits;
+        const bool zeros_after = after_code == 64 || (tail >> after_code) == 0;
+        if (!code_fits || !zeros_after) continue;
+        if (end) return std::nullopt;  // two places fit: only a walk can tell
+        end = at;
+    }
+    if (!end) return std::nullopt;
+    return DeflateLayout{0, *end};
 }
 
 }  // namespace d2a

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 namespace d2a {
@@ -16,5 +17,14 @@ struct DeflateLayout {
 
 // Throws Error on a malformed or truncated stream.
 DeflateLayout walk_deflate(std::span<const unsigned char> stream);
+
+// The layout of a well-formed stream that is a single dynamic-code block (its first block
+// is final, as libdeflate writes for pieces up to some tens of kilobytes), read from the
+// block's header and last bytes without decoding its symbols: the stream ends with the
+// end-of-block code and then zero bits up to the byte boundary. When exactly one position
+// in the last byte fits that, it is the end; when several do, or the stream is not such a
+// block, the answer is empty and walk_deflate must tell. Not a validator: for streams our
+// own compressor wrote.
+std::optional<DeflateLayout> single_block_layout(std::span<const unsigned char> stream);
 
 }  // namespace d2a

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -68,6 +69,52 @@ TEST(DeflateWalk, AgreesWithZlibOnLibdeflateStreams) {
                 << "the last block's final bit";
         }
     }
+}
+
+// Text pieces of the sizes that lie between random files in a layer, at the levels the
+// compressor uses: one block each, so their end can be read off their last bytes.
+TEST(SingleBlockLayout, AgreesWithTheWalkAndSettlesMostPieces) {
+    std::mt19937 rng(11);
+    std::string text;
+    while (text.size() < 400000) text += "value " + std::to_string(rng() % 5000) + " of the config\n";
+    std::string skewed;
+    std::geometric_distribution<int> geometric(0.08);
+    for (int i = 0; i < 100000; ++i) skewed += static_cast<char>(std::min(255, geometric(rng)));
+    int single_blocks = 0, settled = 0;
+    for (const std::string* source : {&text, &skewed}) {
+        for (int i = 0; i < 300; ++i) {
+            const size_t size = 200 + rng() % 24000;
+            const std::string piece = source->substr(rng() % (source->size() - size), size);
+            for (int level : {1, 6}) {
+                const auto stream = deflate_with(piece, level);
+                const DeflateLayout walked = walk_deflate(stream);
+                if (walked.last_block_bit == 0) ++single_blocks;
+                const std::optional<DeflateLayout> read = single_block_layout(stream);
+                if (!read) continue;
+                ++settled;
+                EXPECT_EQ(read->last_block_bit, walked.last_block_bit) << size << " at level " << level;
+                EXPECT_EQ(read->end_bit, walked.end_bit) << size << " at level " << level;
+            }
+        }
+    }
+    EXPECT_GT(single_blocks, 1000);
+    // A few tails fit the end-of-block code at two places and go to the walk.
+    EXPECT_GT(settled, single_blocks * 9 / 10) << "of " << single_blocks;
+}
+
+TEST(SingleBlockLayout, LeavesOtherStreamsToTheWalk) {
+    std::mt19937 rng(5);
+    std::string text;
+    while (text.size() < 2000000) text += "value " + std::to_string(rng() % 50000) + " of the set\n";
+    const auto several_blocks = deflate_with(text, 6);
+    ASSERT_NE(walk_deflate(several_blocks).last_block_bit, 0u);
+    EXPECT_FALSE(single_block_layout(several_blocks));
+    std::string noise;
+    for (int i = 0; i < 5000; ++i) noise += static_cast<char>(rng());
+    const auto stored = deflate_with(noise, 6);
+    ASSERT_EQ(stored[0] & 7, 1) << "a final stored block";
+    EXPECT_FALSE(single_block_layout(stored));
+    EXPECT_FALSE(single_block_layout(deflate_with("x", 6)));  // a fixed-code block, 3 bytes
 }
 
 TEST(DeflateWalk, RefusesTruncatedStreams) {
