@@ -54,6 +54,10 @@ class Bits {
         buf_ >>= n;
         count_ -= n;
     }
+    // Makes the next n bits available to peek().
+    void need(unsigned n) {
+        if (count_ < n) refill();
+    }
     uint64_t take(unsigned n) {
         if (count_ < n) refill();
         uint64_t v = peek(n);
@@ -225,6 +229,38 @@ class Code {
 using LitlenCode = Code<10>;
 using DistanceCode = Code<8>;
 
+// The code-length code (RFC 1951 3.2.7): codes of 7 bits at most, so one lookup decodes a
+// symbol (bit by bit, the headers of one-block pieces cost a fifth of reading their ends).
+class CodeLengthCode {
+  public:
+    explicit CodeLengthCode(const uint8_t (&lengths)[19]) {
+        CanonicalCode canonical;
+        canonical.build(lengths, 19);  // refuses an over-subscribed code
+        std::array<uint32_t, kMaxBits + 1> next = canonical.first_codes();
+        for (unsigned sym = 0; sym < 19; ++sym) {
+            const unsigned len = lengths[sym];
+            if (len == 0) continue;
+            for (uint32_t fill = reversed(next[len]++, len); fill < table_.size(); fill += 1u << len)
+                table_[fill] = {static_cast<uint8_t>(sym), static_cast<uint8_t>(len)};
+        }
+    }
+    unsigned decode(Bits& bits) const {
+        bits.need(kBits);
+        const Entry e = table_[bits.peek(kBits)];
+        if (e.length == 0) malformed("no such code");
+        bits.skip(e.length);
+        return e.symbol;
+    }
+
+  private:
+    static constexpr unsigned kBits = 7;
+    struct Entry {
+        uint8_t symbol = 0;
+        uint8_t length = 0;  // 0: no code starts with these bits
+    };
+    std::array<Entry, 1u << kBits> table_{};
+};
+
 struct CodeLengths {
     unsigned hlit = 0;   // litlen code lengths, first in `lengths`
     unsigned hdist = 0;  // distance code lengths, after them
@@ -241,8 +277,7 @@ void read_code_lengths(Bits& bits, CodeLengths& codes) {
                                            11, 4,  12, 3, 13, 2, 14, 1, 15};
     uint8_t cl_lengths[19] = {};
     for (unsigned i = 0; i < hclen; ++i) cl_lengths[kOrder[i]] = static_cast<uint8_t>(bits.take(3));
-    CanonicalCode cl;
-    cl.build(cl_lengths, 19);
+    const CodeLengthCode cl(cl_lengths);
     unsigned n = 0;
     while (n < hlit + hdist) {
         unsigned sym = cl.decode(bits);

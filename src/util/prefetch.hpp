@@ -39,11 +39,18 @@ class PrefetchReader final : public Reader {
     const size_t depth_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<std::vector<char>> ready_;
+    // Chunks hold chunk_size_ bytes, `size` of them read; a consumed chunk's buffer goes
+    // back to `spare_` for the next read, neither allocated nor zeroed again.
+    struct Chunk {
+        std::unique_ptr<char[]> bytes;
+        size_t size = 0;
+    };
+    std::deque<Chunk> ready_;
+    std::vector<std::unique_ptr<char[]>> spare_;
     bool inner_done_ = false;  // no chunk will follow those in ready_
     std::exception_ptr error_;
     bool stopping_ = false;
-    std::vector<char> current_;
+    Chunk current_;
     size_t current_pos_ = 0;
     std::thread thread_;  // started once everything above exists; not joinable if refused
 };
