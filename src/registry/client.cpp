@@ -131,6 +131,7 @@ RegistryClient::RegistryClient(std::string registry, std::string repository,
     }
     std::sort(tls.extra_ca_files.begin(), tls.extra_ca_files.end());
     http_ = std::make_unique<HttpClient>(std::move(tls));
+    http_->load_trust_for(base_url());
 }
 
 RegistryClient::~RegistryClient() = default;

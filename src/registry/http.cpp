@@ -217,30 +217,35 @@ std::string redirect_target(const std::string& url, const HttpResponse& response
 struct HttpClient::Impl {
     CURL* curl = nullptr;
     TlsOptions tls;
-    // Read at the first https request (a plain-http registry never needs them):
+    // Read for the first https URL (a plain-http registry never needs them):
     std::optional<std::string> bundle;         // the system store plus tls.extra_ca_files
     std::optional<std::string> system_bundle;  // for any host but tls.host
 
-    const std::string& trusted_for(bool registry_host) {
+    [[nodiscard]] bool registry_host(const std::string& url) const {
+        return tls.host.empty() || url_host(url) == tls.host;
+    }
+
+    // The registry's CA files go to the registry's host only; any other host (a blob CDN
+    // it redirects to) is checked against the system store alone.
+    const std::string& trusted_for(const std::string& url) {
         if (!bundle) {
             bundle = ca_bundle(tls.extra_ca_files);
             system_bundle = tls.extra_ca_files.empty() ? *bundle : ca_bundle({});
         }
-        return registry_host ? *bundle : *system_bundle;
+        const std::string& trusted = registry_host(url) ? *bundle : *system_bundle;
+        if (trusted.find("BEGIN CERTIFICATE") == std::string::npos) {
+            throw Error(url_host(url) +
+                        ": no trusted CA certificates (install ca-certificates, or "
+                        "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
+        }
+        return trusted;
     }
 
-    // The registry's CA files and client certificate go to the registry's host only; any
-    // other host (a blob CDN it redirects to) is checked against the system store alone.
+    // So is the client certificate.
     void configure_tls(CURL* c, const std::string& url) {
-        const bool registry_host = tls.host.empty() || url_host(url) == tls.host;
         const bool https = url.rfind("https://", 0) == 0;
         if (tls.verify && https) {
-            const std::string& trusted = trusted_for(registry_host);
-            if (trusted.find("BEGIN CERTIFICATE") == std::string::npos) {
-                throw Error(url_host(url) +
-                            ": no trusted CA certificates (install ca-certificates, or "
-                            "give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)");
-            }
+            const std::string& trusted = trusted_for(url);
             // Not copied by curl: the bundle lives as long as this client.
             curl_blob blob{const_cast<char*>(trusted.data()), trusted.size(), CURL_BLOB_NOCOPY};
             curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
@@ -248,7 +253,7 @@ struct HttpClient::Impl {
             curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
             curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
         }
-        if (!tls.client_cert.empty() && registry_host) {
+        if (!tls.client_cert.empty() && registry_host(url)) {
             curl_easy_setopt(c, CURLOPT_SSLCERT, tls.client_cert.c_str());
             curl_easy_setopt(c, CURLOPT_SSLKEY, tls.client_key.c_str());
         }
@@ -267,6 +272,10 @@ HttpClient::HttpClient(TlsOptions tls) : impl_(std::make_unique<Impl>()) {
 
 HttpClient::~HttpClient() {
     if (impl_->curl) curl_easy_cleanup(impl_->curl);
+}
+
+void HttpClient::load_trust_for(const std::string& url) {
+    if (impl_->tls.verify && url.rfind("https://", 0) == 0) (void)impl_->trusted_for(url);
 }
 
 HttpResponse HttpClient::perform(HttpRequest request) {

@@ -65,6 +65,11 @@ class HttpClient {
     // request with a body is never sent on to another host.
     HttpResponse perform(HttpRequest request);
 
+    // Reads the certificates trusted for `url` (an https URL; nothing for http) now rather
+    // than at its first request, so that a CA file that cannot be read or a store with no
+    // certificate is an error at once, not a transport failure to retry.
+    void load_trust_for(const std::string& url);
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -137,6 +137,13 @@ d2a -o out -q docker://$S/private/hello:2 > /dev/null 2> err2; rc2=$?
 set -e
 [ $rc = 1 ] && grep -q unauthorized err && pass "wrong password: $(cat err)" || fail "wrong password: rc=$rc $(cat err)"
 [ $rc2 = 1 ] && grep -qi 'certificate' err2 && pass "unknown CA refused: $(cat err2)" || fail "unknown CA: rc=$rc2 $(cat err2)"
+# No trusted certificate at all: refused before any request, not retried as a failed one.
+set +e
+SSL_CERT_FILE=/dev/null SSL_CERT_DIR="$WORK/certdir-empty" d2a --debug -o out docker://$S/private/hello:2 > /dev/null 2> err3; rc3=$?
+set -e
+[ $rc3 = 1 ] && ! grep -q retrying err3 && [ "$(grep -c . err3)" = "$(grep -c '^debug: ' err3 | awk '{print $1 + 1}')" ] &&
+  grep -qx "Error: $S: no trusted CA certificates (install ca-certificates, or give SSL_CERT_FILE, SSL_CERT_DIR or --cert-dir)" err3 &&
+  pass "no trusted CA: refused before any request: $(grep -v '^debug: ' err3)" || fail "no trusted CA: rc=$rc3 $(cat err3)"
 rm -rf out && mkdir out
 DOCKER2ACI_PASSWORD='s3cret,"pass"' d2a -o out -q --insecure-skip-verify --username alice docker://$S/private/hello:2 > /dev/null &&
   pass "--insecure-skip-verify" || fail "--insecure-skip-verify"
