@@ -92,9 +92,9 @@ void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t 
 }
 
 // libdeflate ends every stream with a final block and has no flush. To join its streams
-// into one, as pigz does with zlib's Z_SYNC_FLUSH: find the last block (walk_deflate), clear
-// its final bit, and end on a byte boundary with an empty stored block (00 00 ff ff after
-// a 3-bit header).
+// into one, as pigz does with zlib's Z_SYNC_FLUSH: find the last block (single_block_layout
+// for a piece that is one block, else walk_deflate), clear its final bit, and end on a
+// byte boundary with an empty stored block (00 00 ff ff after a 3-bit header).
 void make_joinable(std::vector<unsigned char>& out, size_t start) {
     const std::span<const unsigned char> stream{out.data() + start, out.size() - start};
     // Most pieces between random files are one block: their end is read off their last

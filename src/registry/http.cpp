@@ -241,7 +241,8 @@ struct HttpClient::Impl {
         return trusted;
     }
 
-    // So is the client certificate.
+    // The client certificate, like the registry's CA files, goes to the registry's host
+    // only.
     void configure_tls(CURL* c, const std::string& url) {
         const bool https = url.rfind("https://", 0) == 0;
         if (tls.verify && https) {
