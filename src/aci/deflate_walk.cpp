@@ -398,11 +398,9 @@ std::optional<DeflateLayout> single_block_layout(std::span<const unsigned char> 
     // The end-of-block symbol's canonical code (RFC 1951 3.2.2).
     const unsigned eob_length = codes.lengths[256];
     if (eob_length == 0) return std::nullopt;
-    std::array<unsigned, kMaxBits + 1> count{};
-    for (unsigned sym = 0; sym < codes.hlit; ++sym) ++count[codes.lengths[sym]];
-    count[0] = 0;
-    uint32_t code = 0;
-    for (unsigned len = 1; len <= eob_length; ++len) code = (code + count[len - 1]) << 1;
+    CanonicalCode litlen;
+    litlen.build(codes.lengths, codes.hlit);
+    uint32_t code = litlen.first_codes()[eob_length];
     for (unsigned sym = 0; sym < 256; ++sym) code += codes.lengths[sym] == eob_length;
     // Deflate sends a code's most significant bit first, so in the LSB-first stream the
     // code appears reversed.
