@@ -37,19 +37,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# measure NAME CMD...: median wall seconds and max peak RSS (KB) over $RUNS runs; FAILED
-# is set when a run exits non-zero.
-measure() {
+# Timings are kept by name. run_once NAME CMD... runs CMD once and adds its wall and CPU
+# (user + system) seconds and its peak RSS to NAME's; summary NAME sets MEDIAN, CPU_S
+# (medians), RSS_MB (the largest) and FAILED (set when a run exited non-zero) from them.
+# Commands whose times are compared run in turn, round after round, so that the machine's
+# drifting speed (10 to 40% here) weighs on each alike.
+declare -A WALLS=() CPUS=() PEAKS=() FAILS=()
+run_once() {
   local name=$1; shift
-  local times=() rss=0 t m
-  FAILED=
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null 2> "$work/$name.err" || FAILED="exit status $?"
-    read -r t m < <(tail -1 "$work/time")
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  MEDIAN=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  RSS_MB=$((rss / 1024))
+  local t m u s
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > /dev/null 2> "$work/$name.err" ||
+    FAILS[$name]="exit status $?"
+  read -r t m u s < <(tail -1 "$work/time")
+  WALLS[$name]+="$t "
+  CPUS[$name]+="$(echo "$u + $s" | bc -l) "
+  if [ "$m" -gt "${PEAKS[$name]:-0}" ]; then PEAKS[$name]=$m; fi
+}
+summary() {
+  # shellcheck disable=SC2086 # the lists are space-separated numbers
+  MEDIAN=$(median ${WALLS[$1]:-}) CPU_S=$(median ${CPUS[$1]:-})
+  RSS_MB=$((${PEAKS[$1]:-0} / 1024)) FAILED=${FAILS[$1]:-}
+  unset "WALLS[$1]" "CPUS[$1]" "PEAKS[$1]" "FAILS[$1]"
+}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# measure NAME CMD...: $RUNS runs in a row, then summary NAME.
+measure() {
+  for _ in $(seq "$RUNS"); do run_once "$@"; done
+  summary "$1"
 }
 
 row() {  # row IMAGE TOOL SECONDS MB OUTPUT_BYTES RSS_MB NOTES
@@ -162,17 +176,13 @@ prepare() {
   GZIP6=$(gzip -6 -c "$plain" | wc -c)
 }
 
-# measure_floor: `tar | igzip -1 -T2` of $TREE (the page cache warmed first) into
-# $work/igzip.gz; sets floor_s.
-measure_floor() {
-  measure warm tar -cf "$work/t.tar" -C "$TREE" .
-  measure igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"
-  floor_s=$MEDIAN
-}
+# The floor: `tar | igzip -1 -T2` of $TREE into $work/igzip.gz, run once by run_once.
+floor_cmd() { run_once igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"; }
 
 printf '%-10s %-40s %9s %13s %11s %9s %s\n' image tool time throughput "peak RSS" output "ratios"
 for img in "${IMAGES[@]}"; do
   out="$work/out"
+  rm -rf "$out"; mkdir -p "$out"
   if [[ $img == pull-* ]]; then
     base=${img#pull-}
     prepare "$base"
@@ -180,40 +190,58 @@ for img in "${IMAGES[@]}"; do
     skopeo copy -q --dest-tls-verify=false "docker-archive:$ARCHIVE" \
       "docker://127.0.0.1:$REGISTRY_PORT/bench/${base,,}:latest" > /dev/null
     ref="127.0.0.1:$PULL_PORT/bench/${base,,}:latest"
-    measure skopeo sh -c 'rm -rf "$0" && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$0"' "$work/dl" "$ref"
+    # The same pull with every blob already in --cache-dir is the conversion's own time on
+    # this machine: the least any pull can take, whatever the download costs.
+    "$D2A" -q --force --insecure-allow-http --cache-dir "$work/blobs" -o "$out" "docker://$ref" > /dev/null
+    measure warm tar -cf "$work/t.tar" -C "$TREE" .
+    for _ in $(seq "$RUNS"); do
+      run_once skopeo sh -c 'rm -rf "$0" && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$0"' "$work/dl" "$ref"
+      run_once d2a "$D2A" -q --force --insecure-allow-http -o "$out" "docker://$ref"
+      run_once d2a-cached "$D2A" -q --force --insecure-allow-http --cache-dir "$work/blobs" -o "$out" "docker://$ref"
+      floor_cmd
+    done
+    summary skopeo
     skopeo_s=$MEDIAN
-    row "$img" "skopeo copy docker://… dir: (download)" "$skopeo_s" "$TAR_MB" "$(du -sb "$work/dl" | cut -f1)" "$RSS_MB" ""
-    rm -rf "$out"; mkdir -p "$out"
-    measure d2a "$D2A" -q --force --insecure-allow-http -o "$out" "docker://$ref"
-    [ -z "$FAILED" ] || { echo "docker2aci failed: $(cat "$work/d2a.err")"; exit 1; }
-    d2a_s=$MEDIAN d2a_rss=$RSS_MB
+    row "$img" "skopeo copy docker://… dir: (download)" "$skopeo_s" "$TAR_MB" "$(du -sb "$work/dl" | cut -f1)" "$RSS_MB" \
+      "$(printf 'cpu %.2f s' "$CPU_S")"
+    summary d2a-cached
+    [ -z "$FAILED" ] || { echo "docker2aci failed: $(cat "$work/d2a-cached.err")"; exit 1; }
+    row "$img" "docker2aci, every blob in --cache-dir" "$MEDIAN" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$RSS_MB" \
+      "$(printf 'x%s the download alone, cpu %.2f s' "$(ratio "$MEDIAN" "$skopeo_s")" "$CPU_S")"
     # No converter can write its first byte before the last layer is in (a whiteout there
     # can remove any file below): for scale, the download followed by compressing the
     # result with the floor's tool, as a converter that did one after the other would.
-    measure_floor
-    serial_s=$(echo "$skopeo_s + $floor_s" | bc -l)
+    summary igzip
+    serial_s=$(echo "$skopeo_s + $MEDIAN" | bc -l)
     row "$img" "download, then tar | igzip -1 -T2" "$serial_s" "$TAR_MB" "$(stat -c %s "$work/igzip.gz")" "-" \
       "x$(ratio "$serial_s" "$skopeo_s") the download alone"
-    row "$img" "docker2aci docker://… (pull + convert)" "$d2a_s" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$d2a_rss" \
-      "x$(ratio "$d2a_s" "$skopeo_s") the download alone, x$(ratio "$d2a_s" "$serial_s") download-then-igzip"
+    summary d2a
+    [ -z "$FAILED" ] || { echo "docker2aci failed: $(cat "$work/d2a.err")"; exit 1; }
+    row "$img" "docker2aci docker://… (pull + convert)" "$MEDIAN" "$TAR_MB" "$(stat -c %s "$out"/*.aci)" "$RSS_MB" \
+      "x$(ratio "$MEDIAN" "$skopeo_s") the download alone, x$(ratio "$MEDIAN" "$serial_s") download-then-igzip, $(printf 'cpu %.2f s' "$CPU_S")"
     if [ -n "${BASELINE_CONVERTER:-}" ]; then
-      baseline "$img" "$TAR_MB" "$d2a_s" "$TREE" "$BASELINE_CONVERTER" --insecure-skip-verify --insecure-allow-http "docker://$ref"
+      baseline "$img" "$TAR_MB" "$MEDIAN" "$TREE" "$BASELINE_CONVERTER" --insecure-skip-verify --insecure-allow-http "docker://$ref"
     fi
     continue
   fi
   prepare "$img"
-  measure_floor
+  measure warm tar -cf "$work/t.tar" -C "$TREE" .
   measure pigz sh -c "tar -cf - -C '$TREE' . | pigz -p2 -6 > '$work/pigz.gz'"; pigz_s=$MEDIAN
   row "$img" "tar | pigz -p2 -6" "$pigz_s" "$TAR_MB" "$(stat -c %s "$work/pigz.gz")" "-" ""
+  for _ in $(seq "$RUNS"); do
+    floor_cmd
+    run_once d2a "$D2A" -q --force -o "$out" "$ARCHIVE"
+  done
+  summary igzip
+  floor_s=$MEDIAN
   row "$img" "tar | igzip -1 -T2 (floor)" "$floor_s" "$TAR_MB" "$(stat -c %s "$work/igzip.gz")" "-" ""
-
-  rm -rf "$out"; mkdir -p "$out"
-  measure d2a "$D2A" -q --force -o "$out" "$ARCHIVE"
+  summary d2a
+  [ -z "$FAILED" ] || { echo "docker2aci failed: $(cat "$work/d2a.err")"; exit 1; }
   d2a_s=$MEDIAN
   size=$(stat -c %s "$out"/*.aci)
   row "$img" "docker2aci (gzip default)" "$d2a_s" "$TAR_MB" "$size" "$RSS_MB" \
-    "$(printf 'x%.2f floor, x%.2f pigz, size %.1f%% of gzip -6' "$(echo "$d2a_s / $floor_s" | bc -l)" \
-       "$(echo "$d2a_s / $pigz_s" | bc -l)" "$(echo "100 * $size / $GZIP6" | bc -l)")"
+    "$(printf 'x%.2f floor, x%.2f pigz, size %.1f%% of gzip -6, cpu %.2f s' "$(echo "$d2a_s / $floor_s" | bc -l)" \
+       "$(echo "$d2a_s / $pigz_s" | bc -l)" "$(echo "100 * $size / $GZIP6" | bc -l)" "$CPU_S")"
   measure d2a-none "$D2A" -q --force -o "$out" --compression none "$ARCHIVE"
   row "$img" "docker2aci --compression none" "$MEDIAN" "$TAR_MB" "$TAR_BYTES" "$RSS_MB" ""
   if [ -n "${BASELINE_CONVERTER:-}" ]; then
