@@ -7,7 +7,7 @@ namespace d2a {
 std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits,
                                        Compression* compression) {
     std::unique_ptr<Reader> stream = layer.open_blob();
-    if (layer.blob_digest) {
+    if (layer.blob_digest && !stream->ends_verified_as(*layer.blob_digest, layer.blob_size)) {
         stream = std::make_unique<VerifyingReader>(std::move(stream), *layer.blob_digest,
                                                    layer.blob_size, layer.description);
     }

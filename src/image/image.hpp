@@ -43,7 +43,10 @@ struct Image {
 // checked on the stored bytes, compression detected from magic bytes, diff_id checked on
 // the tar. The checks fire when the stream reaches its end, so whoever reads a layer acts
 // on what it read only after reading it to the end (the flattener applies a layer's
-// whiteouts, metadata and links only then). There is no unverified way to open a layer.
+// whiteouts, metadata and links only then). There is no unverified way to open a layer:
+// the blob's bytes are hashed here unless the source's stream checks that same digest
+// and size itself before its end (Reader::ends_verified_as: a registry download into a
+// file only it writes, hashed as it arrives).
 std::unique_ptr<Reader> open_layer_tar(const LayerSource& layer, const Limits& limits,
                                        Compression* compression = nullptr);
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -383,6 +385,22 @@ class BlobFile {
         hasher_.update(data, n);
         hashed_ += n;
     }
+    // Whether the file holds `data` at `offset`.
+    [[nodiscard]] bool holds(uint64_t offset, const char* data, size_t n) const {
+        std::vector<char> buf(std::min<size_t>(n, 1 << 16));
+        while (n > 0) {
+            const size_t want = std::min(n, buf.size());
+            ssize_t got = ::pread(fd_.get(), buf.data(), want, static_cast<off_t>(offset));
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) throw_errno(name_);
+            if (got == 0 || std::memcmp(buf.data(), data, static_cast<size_t>(got)) != 0)
+                return false;
+            offset += static_cast<uint64_t>(got);
+            data += got;
+            n -= static_cast<size_t>(got);
+        }
+        return true;
+    }
     std::string digest() {
         hash_up_to(size());
         return hasher_.hex_digest();
@@ -428,8 +446,9 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
     }
     BlobFile file(fd, file_name, digest.algorithm);
     Retries retries(options_, what, cancelled);
+    bool ask_range = true;  // false once the server refused to continue our bytes
     for (;;) {
-        if (size && file.size() > *size) file.truncate();
+        if (size && file.size() > *size) file.truncate();  // a left-over longer than the blob
         const uint64_t have = file.prepare_to_append();
         if (size && have == *size && have > 0) break;
         if (cancelled && *cancelled) throw Error(what + ": download cancelled");
@@ -439,27 +458,38 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         if (options_.notice) {
             req.on_stall = [this, &what](const std::string& m) { options_.notice(what + ": " + m); };
         }
-        if (have > 0) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
-        uint64_t written = have;
+        if (have > 0 && ask_range) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
+        uint64_t written = have;  // bytes in the file
+        uint64_t at = have;       // the blob offset of the next byte received
         bool first_chunk = true;
         std::string refused;  // why the sink stopped the transfer, when it did
         req.sink = [&](long status, const char* data, size_t n) {
             if (first_chunk) {
                 first_chunk = false;
-                // A server that ignores Range sends the whole blob: start over.
-                if (status == 200 && written > 0) {
-                    file.truncate();
-                    written = 0;
-                }
+                // The whole blob again (the server ignores Range, or was not asked): the
+                // bytes we have are compared with it, not rewritten.
+                if (status == 200) at = 0;
             }
-            if (size && written + n > *size) return false;  // more than the descriptor says
-            if (written + n > limit) {
+            if (size && at + n > *size) return false;  // more than the descriptor says
+            if (at + n > limit) {
                 refused = what + ": the registry sent more than " + std::to_string(limit) +
                           " bytes (--max-unpacked-size)";
                 return false;
             }
+            if (at < written) {
+                const size_t known = static_cast<size_t>(std::min<uint64_t>(n, written - at));
+                if (!file.holds(at, data, known)) {
+                    refused = what + ": the registry sent other bytes when the download started over";
+                    return false;
+                }
+                at += known;
+                data += known;
+                n -= known;
+                if (n == 0) return true;
+            }
             file.append(data, n);
             written += n;
+            at += n;
             if (progress) progress(written);
             return true;
         };
@@ -475,9 +505,9 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
             file.truncate();
             throw Error(refused);
         }
-        if (failure.empty() && r.status == 416 && have > 0) {
-            // Our partial file is not a prefix the server will continue: start over.
-            file.truncate();
+        if (failure.empty() && r.status == 416 && have > 0 && ask_range) {
+            // The server will not continue our bytes: ask for the whole blob.
+            ask_range = false;
             if (!retries.again("the server refuses to resume"))
                 throw Error(what + ": server refuses to resume");
             continue;

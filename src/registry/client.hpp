@@ -65,7 +65,9 @@ class RegistryClient {
     // Downloads a blob into an open file (an unnamed one, or a cache temp file),
     // `file_name` naming it in messages: resuming a partial file with Range, retrying on
     // transient failures; the file is complete and verified when this returns. Setting
-    // `*cancelled` stops it mid-transfer with an error.
+    // `*cancelled` stops it mid-transfer with an error. Bytes it has written are never
+    // rewritten, only compared with what a download that starts over sends (readers may
+    // have taken them): the file's bytes are the ones hashed, whoever read them when.
     void fetch_blob(const Digest& digest, std::optional<uint64_t> size, const FileDescriptor& file,
                     const std::string& file_name,
                     const std::function<void(uint64_t done)>& progress = {},

@@ -65,9 +65,12 @@ void load_schema1(const json& doc, Image& image, const std::string& what) {
 // the downloads (a bounded number at a time, bottom layer first) run on a thread of their
 // own. A layer opened while its blob arrives is read as the bytes come (the scan runs
 // along with the download instead of after it); its reader sees the end of the blob only
-// once the download is complete and verified, and the reader checks the digest again
-// over the bytes it read (open_layer_tar). A failure is kept and given to every reader
-// still waiting, so nothing is fetched twice; the destructor cancels what is left.
+// once the download is complete and verified. A blob in an unnamed scratch file is
+// written by its download alone, each byte once and hashed as written (fetch_blob never
+// rewrites a byte), so what a reader took from it is what was verified and the reader
+// does not hash it again; a blob in the cache, a file others can open, is hashed again
+// by its reader (open_layer_tar). A failure is kept and given to every reader still
+// waiting, so nothing is fetched twice; the destructor cancels what is left.
 class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs> {
   public:
     LayerBlobs(const PullOptions& options, Reference reference, std::shared_ptr<AuthState> auth,
@@ -122,21 +125,31 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
     struct Arrival {
         std::string name;  // for messages
         std::shared_ptr<FileDescriptor> file;
-        uint64_t size = 0;      // once complete
-        bool complete = false;  // downloaded and verified
+        // What the download checks before `complete`: the digest, and the size if known.
+        Digest digest;
+        std::optional<uint64_t> checked_size;
+        bool private_file = false;  // an unnamed scratch file only the download writes
+        uint64_t size = 0;          // once complete
+        bool complete = false;      // downloaded and verified
         std::exception_ptr failed;
         int waiting = 0;          // readers at the end of what has arrived
         uint64_t generation = 0;  // bumped whenever bytes arrive
     };
 
     // Reads a blob from its start while it arrives: at the end of what is there, it waits
-    // for more, for the verified end, or for the pull's failure. A download that starts
-    // over writes the same bytes again (a blob is named by its digest); should a registry
-    // send others, the reader's own digest check refuses what it read.
+    // for more, for the verified end, or for the pull's failure.
     class ArrivingReader final : public Reader {
       public:
         ArrivingReader(std::shared_ptr<LayerBlobs> blobs, std::shared_ptr<Arrival> arrival)
             : blobs_(std::move(blobs)), arrival_(std::move(arrival)) {}
+
+        // Its end comes only once the download has checked the file's digest and size;
+        // for a private file those bytes are the ones read (see the class comment).
+        [[nodiscard]] bool ends_verified_as(const Digest& digest,
+                                            std::optional<uint64_t> size) const override {
+            return arrival_->private_file && digest == arrival_->digest &&
+                   (!size || size == arrival_->checked_size);
+        }
 
         size_t read(void* buf, size_t n) override {
             for (;;) {
@@ -246,10 +259,13 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
 
     // Makes a blob's bytes readable as they arrive in `file`.
     std::shared_ptr<Arrival> publish(const Descriptor& d, std::shared_ptr<FileDescriptor> file,
-                                     std::string name) {
+                                     std::string name, bool private_file = false) {
         auto arrival = std::make_shared<Arrival>();
         arrival->name = std::move(name);
         arrival->file = std::move(file);
+        arrival->digest = d.digest;
+        if (d.size) arrival->checked_size = d.size;
+        arrival->private_file = private_file;
         {
             std::lock_guard lock(mutex_);
             arrivals_[d.digest.str()] = arrival;
@@ -296,7 +312,7 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         } else {
             file = std::make_shared<FileDescriptor>(make_scratch_file());
             name = "scratch copy of " + d.digest.str();
-            arrival = publish(d, file, name);
+            arrival = publish(d, file, name, true);
             client.fetch_blob(d.digest, size, *file, name, on_bytes, &cancelled_);
         }
         const uint64_t stored_size = file_size(file->get());

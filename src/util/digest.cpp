@@ -102,6 +102,10 @@ size_t VerifyingReader::read(void* buf, size_t n) {
     }
 }
 
+bool VerifyingReader::ends_verified_as(const Digest& digest, std::optional<uint64_t> size) const {
+    return digest == expected_ && (!size || size == size_);
+}
+
 size_t VerifyingReader::checked_read(void* buf, size_t n) {
     size_t got = inner_->read(buf, n);
     if (got > 0) {

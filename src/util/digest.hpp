@@ -48,6 +48,8 @@ class VerifyingReader final : public Reader {
     VerifyingReader(std::unique_ptr<Reader> inner, Digest expected, std::optional<uint64_t> size,
                     std::string what);
     size_t read(void* buf, size_t n) override;
+    [[nodiscard]] bool ends_verified_as(const Digest& digest,
+                                        std::optional<uint64_t> size) const override;
 
   private:
     size_t checked_read(void* buf, size_t n);

@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace d2a {
+
+struct Digest;
 
 class Reader {
   public:
@@ -17,6 +20,13 @@ class Reader {
     // Skips up to n bytes, returns how many were skipped (fewer only at the end). Readers
     // that can seek override it; the default reads and discards.
     virtual uint64_t skip(uint64_t n);
+    // Whether this stream ends (returns 0) only after checking that all it returned has
+    // `digest` (and is `size` bytes, when given), and throws otherwise: a reader over it
+    // need not check the same again. Most streams check nothing.
+    [[nodiscard]] virtual bool ends_verified_as(const Digest& /*digest*/,
+                                                std::optional<uint64_t> /*size*/) const {
+        return false;
+    }
 };
 
 class Writer {

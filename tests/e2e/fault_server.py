@@ -14,6 +14,10 @@ behaviour:
   .../drop/...       a blob's first request sends half of it and closes the connection
   .../norange/...    like drop, and then ignores Range (always 200 with the whole blob)
   .../badblob/...    blobs are served with their last byte flipped
+  .../swapped/...    a big blob's first request sends the first half of it with other bytes
+                     (bytes 1024 to 1100 flipped), waits 1 s and closes; later requests
+                     ignore Range and send the whole true blob
+  .../slow/...       a big blob's second half comes 4 s after its first
   .../redirect/...   blobs answer 307 to the same server under the name "localhost"
   .../auth/...       everything needs Basic auth as u:pw-7f3a9c-secret; 401 otherwise
   .../foreign/...    blobs answer 307 to "localhost", which answers 401 naming its own
@@ -140,6 +144,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(data[:half])
                 self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            if "/slow/" in self.path and len(data) > 100000:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:len(data) // 2])
+                self.wfile.flush()
+                time.sleep(4)
+                self.wfile.write(data[len(data) // 2:])
+                return
+            if "/swapped/" in self.path and len(data) > 100000:
+                if n > 1:
+                    return self.send_body(200, data)
+                other = data[:1024] + bytes(b ^ 0xff for b in data[1024:1100]) + data[1100:]
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(other[:len(data) // 2])
+                self.wfile.flush()
+                time.sleep(1)  # time for the client to read (and scan) those bytes
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return

@@ -42,6 +42,13 @@ def serve_image(name, image):
 big = ("file", "data/big", os.urandom(300000))
 serve_image("stall/badentry", g.Image([[("file", ".wh.bad/x", b"x"), big]], config={"Cmd": ["/data/big"]}))
 serve_image("stall/badbelow", g.Image([[("file", ".wh.bad/x", b"x")], [big]], config={"Cmd": ["/data/big"]}))
+# Uncompressed layers, so that other bytes in a file's data still make a valid tar.
+plain_layers, plain_blobs = img.manifest(compress=False, docker_types=True)
+for d, data in plain_blobs.items():
+    open("store/blobs/" + d[7:], "wb").write(data)
+serve("swapped/app", plain_layers)
+serve("slow/app", plain_layers)
+open("plain-layer-digests", "w").write("\n".join(l["digest"] for l in json.loads(plain_layers)["layers"]) + "\n")
 open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
 PY
 PORT=$(free_port)
@@ -86,6 +93,40 @@ grep -q "GET /v2/drop/app/blobs/sha256:[0-9a-f]* range=bytes=[1-9][0-9]*- " requ
 
 pull norange/app
 [ $RC = 0 ] && same_tree norange/app && pass "server ignoring Range: converted" || fail "norange: $ERR"
+
+# A download that starts over must get the bytes it already has: should the registry send
+# other ones (here a first half with other file data, which the scan may already have
+# read), the pull fails, even though the blob as finally sent has the right digest.
+pull swapped/app
+[ $RC = 1 ] && grep -qx "Error: blob sha256:[0-9a-f]*: the registry sent other bytes when the download started over" err &&
+  [ "$(grep -vc '^debug:\|^Downloaded ' err)" = 1 ] && [ -z "$(ls out-swapped-app)" ] &&
+  pass "a restart with other bytes than the first attempt's is refused: $(grep '^Error:' err)" ||
+  fail "swapped: rc=$RC $ERR $(ls out-swapped-app)"
+
+# A blob in --cache-dir is in a file others can open, so its reader hashes it again. Here
+# the top layer's cached file gets other (valid) file data after its download was verified,
+# while the scan (one layer at a time) still waits for the bottom layer's second half:
+# the pull must refuse it.
+upper=cache-reread/blobs/sha256/$(sed -n 2p plain-layer-digests | cut -c8-)
+mkdir out-reread
+d2a_mark
+timeout 60 "$DOCKER2ACI" -o out-reread --insecure-allow-http --cache-dir cache-reread --threads 1 \
+  "docker://127.0.0.1:$PORT/slow/app:1" > /dev/null 2> reread.err &
+reread_pid=$!
+for _ in $(seq 30); do [ -f "$upper" ] && break; sleep 0.1; done
+python3 - "$upper" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+with open(sys.argv[1], "r+b") as f:
+    f.seek(data.index(b"upper\n"))
+    f.write(b"UPPER\n")
+PY
+RC=0
+wait $reread_pid || RC=$?
+d2a_validate_new
+[ $RC = 1 ] && grep -q "digest mismatch" reread.err && [ -z "$(ls out-reread)" ] &&
+  pass "a cached blob changed after its download is refused by its reader: $(grep '^Error:' reread.err)" ||
+  fail "reread: rc=$RC $(cat reread.err) $(ls out-reread)"
 
 pull badblob/app
 [ $RC = 1 ] && grep -q 'digest mismatch' err && [ "$(wc -l < err)" = 1 ] && [ -z "$(ls out-badblob-app)" ] &&

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "image/image.hpp"
 #include "util/path.hpp"
 #include "source/bundle.hpp"
 #include "util/decompress.hpp"
@@ -50,6 +51,69 @@ TEST(Digest, ParseAndVerify) {
     EXPECT_THROW(read_all(bad, 10, "x"), Error);
     VerifyingReader short_size(std::make_unique<MemoryReader>("abc"), Digest::of("abc"), 4, "blob");
     EXPECT_THROW(read_all(short_size, 10, "x"), Error);
+}
+
+TEST(Digest, AVerifyingReaderVouchesForItsOwnDigestAndSizeOnly) {
+    const Digest d = Digest::of("abc");
+    VerifyingReader sized(std::make_unique<MemoryReader>("abc"), d, 3, "blob");
+    EXPECT_TRUE(sized.ends_verified_as(d, 3));
+    EXPECT_TRUE(sized.ends_verified_as(d, std::nullopt));
+    EXPECT_FALSE(sized.ends_verified_as(Digest::of("abd"), 3));
+    EXPECT_FALSE(sized.ends_verified_as(d, 4));
+    VerifyingReader unsized(std::make_unique<MemoryReader>("abc"), d, std::nullopt, "blob");
+    EXPECT_FALSE(unsized.ends_verified_as(d, 3));
+    EXPECT_FALSE(MemoryReader("abc").ends_verified_as(d, std::nullopt));
+}
+
+// Says it checks `claimed` (and `size` bytes) before its end, and checks nothing: shows
+// whom open_layer_tar trusts.
+class ClaimingReader final : public Reader {
+  public:
+    ClaimingReader(std::string data, Digest claimed, uint64_t size)
+        : data_(std::move(data)), claimed_(std::move(claimed)), size_(size) {}
+    size_t read(void* buf, size_t n) override { return data_.read(buf, n); }
+    [[nodiscard]] bool ends_verified_as(const Digest& digest,
+                                        std::optional<uint64_t> size) const override {
+        return digest == claimed_ && (!size || *size == size_);
+    }
+
+  private:
+    MemoryReader data_;
+    Digest claimed_;
+    uint64_t size_;
+};
+
+TEST(OpenLayerTar, HashesTheBlobUnlessItsStreamChecksThatDigestAndSize) {
+    const std::string stored = "layer bytes";
+    const std::string other = "other bytes";  // what a stream that lied would give
+    const Digest digest = Digest::of(stored);
+    auto layer = [&](std::function<std::unique_ptr<Reader>()> open, Digest blob_digest,
+                     uint64_t size) {
+        LayerSource l;
+        l.description = "layer";
+        l.open_blob = std::move(open);
+        l.blob_digest = std::move(blob_digest);
+        l.blob_size = size;
+        return l;
+    };
+    auto claiming = [&] { return std::make_unique<ClaimingReader>(other, digest, stored.size()); };
+    auto read = [](const LayerSource& l) {
+        auto r = open_layer_tar(l, Limits{});
+        return read_all(*r, 1 << 10, "layer");
+    };
+    // Vouched for exactly: not hashed again (the lie goes through: the claim is the
+    // stream's to keep).
+    EXPECT_EQ(read(layer(claiming, digest, stored.size())), other);
+    // Any other digest or size: hashed here.
+    EXPECT_THROW(read(layer(claiming, Digest::of("a third"), stored.size())), Error);
+    EXPECT_THROW(read(layer(claiming, digest, stored.size() + 1)), Error);
+    // A stream that claims nothing is always hashed.
+    EXPECT_THROW(read(layer([&] { return std::make_unique<MemoryReader>(other); }, digest,
+                            stored.size())),
+                 Error);
+    EXPECT_EQ(read(layer([&] { return std::make_unique<MemoryReader>(stored); }, digest,
+                         stored.size())),
+              stored);
 }
 
 TEST(Decompress, DetectsByMagicAndAcceptsConcatenatedMembers) {
