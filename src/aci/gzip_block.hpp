@@ -20,7 +20,7 @@ struct libdeflate_compressor;
 namespace d2a {
 
 // The unit of the entropy test. Small enough to separate a random file from the text
-// next to it in a tar stream, large enough for the estimate to be stable (2048 samples).
+// next to it in a tar stream, large enough for the estimate to be stable (1024 samples).
 inline constexpr size_t kEntropyChunk = 2048;
 
 struct GzipPiece {
