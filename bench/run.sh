@@ -176,6 +176,10 @@ prepare() {
   GZIP6=$(gzip -6 -c "$plain" | wc -c)
 }
 
+# settle: what preparing wrote (the tree, the registry's blobs) goes to disk now, not
+# while the next commands are timed.
+settle() { sync; }
+
 # The floor: `tar | igzip -1 -T2` of $TREE into $work/igzip.gz, run once by run_once.
 floor_cmd() { run_once igzip sh -c "tar -cf - -C '$TREE' . | igzip -1 -T2 > '$work/igzip.gz'"; }
 
@@ -194,6 +198,7 @@ for img in "${IMAGES[@]}"; do
     # this machine: the least any pull can take, whatever the download costs.
     "$D2A" -q --force --insecure-allow-http --cache-dir "$work/blobs" -o "$out" "docker://$ref" > /dev/null
     measure warm tar -cf "$work/t.tar" -C "$TREE" .
+    settle
     for _ in $(seq "$RUNS"); do
       run_once skopeo sh -c 'rm -rf "$0" && skopeo copy -q --src-tls-verify=false "docker://$1" "dir:$0"' "$work/dl" "$ref"
       run_once d2a "$D2A" -q --force --insecure-allow-http -o "$out" "docker://$ref"
@@ -226,6 +231,7 @@ for img in "${IMAGES[@]}"; do
   fi
   prepare "$img"
   measure warm tar -cf "$work/t.tar" -C "$TREE" .
+  settle
   measure pigz sh -c "tar -cf - -C '$TREE' . | pigz -p2 -6 > '$work/pigz.gz'"; pigz_s=$MEDIAN
   row "$img" "tar | pigz -p2 -6" "$pigz_s" "$TAR_MB" "$(stat -c %s "$work/pigz.gz")" "-" ""
   for _ in $(seq "$RUNS"); do
