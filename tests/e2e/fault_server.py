@@ -50,6 +50,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def send_first_half(self, body, length):
+        """Announces `length` bytes and sends the first half of `body`; the caller decides
+        what comes next (the rest, nothing, or a closed connection)."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(body[:length // 2])
+        self.wfile.flush()
+
+    def drop_connection(self):
+        self.close_connection = True
+        self.connection.shutdown(2)
+
     def send_body(self, status, body, ctype="application/octet-stream", extra=()):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -127,32 +140,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # stallbad: the big layer stalls while the small one arrives with wrong bytes.
             if ("/stall/" in self.path or "/stallbad/" in self.path) and len(data) > 100000:
                 # Half the layer, then nothing: the client is killed while waiting.
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[:len(data) // 2])
-                self.wfile.flush()
+                self.send_first_half(data, len(data))
                 time.sleep(30)
                 self.close_connection = True
                 return
             if "/badblob/" in self.path or ("/stallbad/" in self.path and data[:2] == b"\x1f\x8b"):
                 data = data[:-1] + bytes([data[-1] ^ 1])
             if ("/drop/" in self.path or "/norange/" in self.path) and n == 1 and len(data) > 1:
-                half = len(data) // 2
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[:half])
-                self.wfile.flush()
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
+                self.send_first_half(data, len(data))
+                return self.drop_connection()
             if "/slow/" in self.path and len(data) > 100000:
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[:len(data) // 2])
-                self.wfile.flush()
+                self.send_first_half(data, len(data))
                 time.sleep(4)
                 self.wfile.write(data[len(data) // 2:])
                 return
@@ -160,15 +158,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if n > 1:
                     return self.send_body(200, data)
                 other = data[:1024] + bytes(b ^ 0xff for b in data[1024:1100]) + data[1100:]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(other[:len(data) // 2])
-                self.wfile.flush()
+                self.send_first_half(other, len(data))
                 time.sleep(1)  # time for the client to read (and scan) those bytes
-                self.close_connection = True
-                self.connection.shutdown(2)
-                return
+                return self.drop_connection()
             if rng and "/norange/" not in self.path:
                 start = int(rng.split("=")[1].split("-")[0])
                 return self.send_body(206, data[start:], extra=[("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))])
