@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(tar_index flatten manifest reference www_authenticate)
+[ ${#targets[@]} -gt 0 ] || targets=(tar_index flatten manifest reference www_authenticate deflate)
 mkdir -p build-fuzz
 # Quiet when it works; every failing step shows its own output and says which step failed.
 step() {  # step NAME COMMAND...

@@ -15,6 +15,8 @@
 #include <span>
 #include <vector>
 
+#include "aci/deflate_encoder.hpp"
+
 struct libdeflate_compressor;
 
 namespace d2a {
@@ -23,15 +25,30 @@ namespace d2a {
 // next to it in a tar stream, large enough for the estimate to be stable (1024 samples).
 inline constexpr size_t kEntropyChunk = 2048;
 
+// The level at which crowded text may go to DeflateEncoder (deflate_encoder.hpp): the
+// default, where libdeflate searches least deeply compared with zlib (35 candidates to 128).
+inline constexpr int kCrowdedTextLevel = 6;
+// Crowded pieces shorter than this are left to libdeflate; longer ones are tried on this
+// many bytes with both encoders, which is enough to fill the 32 KiB window and then see
+// how each copes with full chains.
+inline constexpr size_t kCrowdedTrialBytes = 64 << 10;
+
 struct GzipPiece {
     size_t offset = 0;
     size_t size = 0;
     int level = 0;  // 0: stored as is
+    // Many more distinct 8-byte strings than 4-byte ones at its start: a small vocabulary,
+    // where libdeflate's 4-byte hash chains fill with copies of one word. Only at
+    // kCrowdedTextLevel, for pieces of at least kCrowdedTrialBytes.
+    bool crowded = false;
 };
 
 // Splits a block into runs of chunks that are stored (their bytes look random) or
 // deflated at one level: `level`, or 1 when the block as a whole compresses poorly.
 std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int level);
+
+// Whether `text` starts with a small vocabulary (see GzipPiece::crowded).
+bool crowded_prefixes(std::span<const unsigned char> text);
 
 class GzipBlockEncoder {
   public:
@@ -46,12 +63,20 @@ class GzipBlockEncoder {
 
   private:
     libdeflate_compressor* compressor_for(int level);
+    // Appends `piece` deflated by libdeflate, made joinable.
+    void deflate_with_libdeflate(std::span<const unsigned char> piece, int level,
+                                 std::vector<unsigned char>& out);
+    // Whether DeflateEncoder writes the first kCrowdedTrialBytes of `piece` smaller than
+    // libdeflate does at kCrowdedTextLevel.
+    bool long_hash_wins(std::span<const unsigned char> piece);
 
     struct Free {
         void operator()(libdeflate_compressor* c) const;
     };
     int level_;
     std::map<int, std::unique_ptr<libdeflate_compressor, Free>> by_level_;
+    DeflateEncoder long_hash_;
+    std::vector<unsigned char> trial_;
 };
 
 // The gzip member around the joined blocks: the RFC 1952 header (no name, no time,

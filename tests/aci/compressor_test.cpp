@@ -6,6 +6,7 @@
 #include <random>
 #include <span>
 
+#include "aci/deflate_encoder.hpp"
 #include "aci/gzip_block.hpp"
 #include "support/helpers.hpp"
 #include "util/decompress.hpp"
@@ -14,6 +15,7 @@ namespace d2a {
 namespace {
 
 using testing::StringWriter;
+using testing::vocabulary_text;
 
 std::string gzip(const std::string& in, unsigned threads, int level = 6) {
     StringWriter out;
@@ -150,6 +152,44 @@ std::string frame(const std::vector<std::string>& blocks, GzipBlockEncoder& enco
     }
     put_gzip_end(all, crc, size);
     return std::string(all.begin(), all.end());
+}
+
+TEST(GzipBlock, MarksLongPiecesOfASmallVocabularyAtTheDefaultLevel) {
+    const std::string words = vocabulary_text(1 << 20, 1);
+    auto pieces = plan_gzip_block(bytes(words), 6);
+    ASSERT_EQ(pieces.size(), 1u);
+    EXPECT_TRUE(pieces[0].crowded);
+    EXPECT_FALSE(plan_gzip_block(bytes(words), 9)[0].crowded);
+    EXPECT_FALSE(plan_gzip_block(bytes(words.substr(0, kCrowdedTrialBytes - 1)), 6)[0].crowded);
+    EXPECT_FALSE(plan_gzip_block(bytes(text(1 << 20)), 6)[0].crowded);
+}
+
+// Random letters of an 8-letter alphabet: crowded too, but their matches are short ones,
+// which libdeflate's deeper 4-byte chains find better.
+std::string random_letters(size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>('a' + rng() % 8);
+    return s;
+}
+
+TEST(GzipBlock, CrowdedPiecesGoToWhicheverEncoderWritesTheirStartSmaller) {
+    const std::string words = vocabulary_text(1 << 20, 2);
+    const std::string letters = random_letters(1 << 20, 3);
+    ASSERT_TRUE(plan_gzip_block(bytes(letters), 6)[0].crowded);
+    GzipBlockEncoder encoder(6);
+    std::vector<unsigned char> out, long_hash;
+    DeflateEncoder deflater;
+    encoder.encode(bytes(words), out);
+    deflater.encode(bytes(words), long_hash);
+    EXPECT_EQ(out, long_hash);
+    encoder.encode(bytes(letters), out);
+    long_hash.clear();
+    deflater.encode(bytes(letters), long_hash);
+    EXPECT_LT(out.size(), long_hash.size());
+    int members = 0;
+    EXPECT_EQ(zlib_gunzip(frame({words, letters, words}, encoder), &members), words + letters + words);
+    EXPECT_EQ(members, 1);
 }
 
 TEST(GzipBlock, BlocksJoinIntoOneDeflateStream) {

@@ -13,6 +13,9 @@ layers = [
      # Several 1 MiB gzip blocks, text and random, so that the ACI's member spans many.
      ("file", "usr/lib/data", b"".join(b"%d\n" % (i * 7919) for i in range(300000)) +
       __import__("random").Random(1).randbytes(1 << 20)),
+     # Words of a small vocabulary: deflated by the encoder for such text (deflate_encoder.hpp).
+     ("file", "usr/share/words", b" ".join(__import__("random").Random(2).choices(
+         b"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split(), k=80000))),
      ("dir", "var/cache"), ("file", "var/cache/a", b"a" * 5000), ("file", "var/cache/b", b"b")],
     [("whiteout", "var/cache/a"), ("file", "etc/motd", b"hi\n"), ("hardlink", "etc/motd2", "etc/motd")],
     # An empty layer (a metadata-only Dockerfile step): stored twice, as docker does.
@@ -55,6 +58,8 @@ usr/bin dir 0755 0:0
 usr/bin/tool file 0755 0:0 mtime=1600000000 size=20 bf664cf84f00f6ed
 usr/lib dir 0755 0:0
 usr/lib/data file 0644 0:0 mtime=1600000000 size=4208261 bbe93d7d0628937f
+usr/share dir 0755 0:0
+usr/share/words file 0644 0:0 mtime=1600000000 size=446824 95d1661e19dcd04a
 var dir 0755 0:0
 var/cache dir 0755 0:0
 var/cache/c file 0644 0:0 mtime=1600000000 size=1 2e7d2c03a9507ae2'

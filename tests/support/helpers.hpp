@@ -1,11 +1,13 @@
-// Small helpers the unit tests share: a temporary directory, a writer into a string, and
-// the message of the Error a call throws.
+// Small helpers the unit tests share: a temporary directory, a writer into a string, the
+// message of the Error a call throws, and text of a small vocabulary.
 #pragma once
 
 #include <stdlib.h>
 
 #include <filesystem>
 #include <functional>
+#include <iterator>
+#include <random>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +49,27 @@ inline std::string error_of(const std::function<void()>& fn) {
         return e.what();
     }
     return "no error";
+}
+
+// Lines of words drawn at random from a vocabulary of 32, like bench image C's text: the
+// text whose 4-byte hash chains fill with copies of one word (see DeflateEncoder).
+inline std::string vocabulary_text(size_t n, unsigned seed) {
+    static const char* const kWords[] = {
+        "the",    "quick",   "brown",   "fox",     "jumps",    "over",     "lazy",   "dog",
+        "config", "value",   "server",  "client",  "request",  "response", "error",  "warning",
+        "info",   "debug",   "library", "module",  "function", "return",   "import", "export",
+        "string", "integer", "float",   "boolean", "array",    "object",   "null",   "true"};
+    std::mt19937 rng(seed);
+    std::string s;
+    while (s.size() < n) {
+        const unsigned words = 3 + rng() % 12;
+        for (unsigned i = 0; i < words; ++i) {
+            s += kWords[rng() % std::size(kWords)];
+            s += i + 1 < words ? ' ' : '\n';
+        }
+    }
+    s.resize(n);
+    return s;
 }
 
 }  // namespace d2a::testing
