@@ -86,12 +86,11 @@ double entropy(const Histogram& h, size_t n) {
     return plain + (distinct - 1) / (2.0 * total * std::log(2.0));
 }
 
-// Crowded: at least this many times as many distinct 8-byte strings as 4-byte ones in the
-// first kCrowdedSample bytes. Bench image C's text (a 60-word vocabulary) has 4.6; the
+// Crowded: at least this many times as many distinct 8-byte strings as 4-byte ones in
+// kCrowdedSample bytes. Bench image C's text (a 60-word vocabulary) has 4.6; the
 // blocks of binaries, headers, scripts and documentation of a Debian system 1.0 to 2.3;
 // zoneinfo files 3.8 (there the trial keeps libdeflate).
 constexpr double kCrowdedRatio = 3.0;
-constexpr size_t kCrowdedSample = 16 << 10;
 
 // How many distinct values were hashed into a bitmap of 2^16 bits, by linear counting.
 double distinct_estimate(const std::array<uint64_t, 1024>& bitmap) {
@@ -171,8 +170,13 @@ std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int
         }
     }
     for (GzipPiece& piece : pieces) {
-        piece.crowded = piece.level == kCrowdedTextLevel && piece.size >= kCrowdedTrialBytes &&
-                        crowded_prefixes(block.subspan(piece.offset, piece.size));
+        // Judged on the end of the span the trial covers: a piece starts where chunks stop
+        // looking random, often with the tail of a compressed file and a tar header,
+        // whose distinct strings would hide the vocabulary's.
+        piece.crowded =
+            piece.level == kCrowdedTextLevel && piece.size >= kCrowdedTrialBytes &&
+            crowded_prefixes(block.subspan(piece.offset + kCrowdedTrialBytes - kCrowdedSample,
+                                           kCrowdedSample));
     }
     return pieces;
 }

@@ -32,12 +32,14 @@ inline constexpr int kCrowdedTextLevel = 6;
 // many bytes with both encoders, which is enough to fill the 32 KiB window and then see
 // how each copes with full chains.
 inline constexpr size_t kCrowdedTrialBytes = 64 << 10;
+// How many bytes the cheap test for a small vocabulary (crowded_prefixes) looks at.
+inline constexpr size_t kCrowdedSample = 16 << 10;
 
 struct GzipPiece {
     size_t offset = 0;
     size_t size = 0;
     int level = 0;  // 0: stored as is
-    // Many more distinct 8-byte strings than 4-byte ones at its start: a small vocabulary,
+    // Many more distinct 8-byte strings than 4-byte ones in a sample: a small vocabulary,
     // where libdeflate's 4-byte hash chains fill with copies of one word. Only at
     // kCrowdedTextLevel, for pieces of at least kCrowdedTrialBytes.
     bool crowded = false;
@@ -47,7 +49,8 @@ struct GzipPiece {
 // deflated at one level: `level`, or 1 when the block as a whole compresses poorly.
 std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int level);
 
-// Whether `text` starts with a small vocabulary (see GzipPiece::crowded).
+// Whether the first kCrowdedSample bytes of `text` are of a small vocabulary (see
+// GzipPiece::crowded); false for less.
 bool crowded_prefixes(std::span<const unsigned char> text);
 
 class GzipBlockEncoder {

@@ -162,6 +162,14 @@ TEST(GzipBlock, MarksLongPiecesOfASmallVocabularyAtTheDefaultLevel) {
     EXPECT_FALSE(plan_gzip_block(bytes(words), 9)[0].crowded);
     EXPECT_FALSE(plan_gzip_block(bytes(words.substr(0, kCrowdedTrialBytes - 1)), 6)[0].crowded);
     EXPECT_FALSE(plan_gzip_block(bytes(text(1 << 20)), 6)[0].crowded);
+    // After a random file, the piece starts with the file's tail (in a chunk that is not
+    // random as a whole) and a tar header: still crowded.
+    const std::string after_random =
+        random_bytes(3548, 12) + std::string(512, '\0') + vocabulary_text((1 << 20) - 4060, 13);
+    pieces = plan_gzip_block(bytes(after_random), 6);
+    ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_EQ(pieces[1].offset, 2048u);
+    EXPECT_TRUE(pieces[1].crowded);
 }
 
 // Random letters of an 8-letter alphabet: crowded too, but their matches are short ones,
