@@ -1,36 +1,11 @@
 // DeflateEncoder: whatever the bytes, zlib inflates each call's output back to its input,
 // alone (no match reaches before it) and joined with the next call's output.
-#include <zlib.h>
-
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "aci/deflate_encoder.hpp"
-
-namespace {
-
-std::string inflate_raw(const std::vector<unsigned char>& in) {
-    z_stream z{};
-    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) std::abort();
-    z.next_in = const_cast<Bytef*>(in.data());
-    z.avail_in = static_cast<uInt>(in.size());
-    std::string out;
-    int rc = Z_OK;
-    char buf[65536];
-    do {
-        z.next_out = reinterpret_cast<Bytef*>(buf);
-        z.avail_out = sizeof buf;
-        rc = inflate(&z, Z_SYNC_FLUSH);
-        out.append(buf, sizeof buf - z.avail_out);
-    } while (rc == Z_OK && (z.avail_in > 0 || z.avail_out == 0));
-    if ((rc != Z_OK && rc != Z_BUF_ERROR) || z.avail_in != 0) std::abort();
-    inflateEnd(&z);
-    return out;
-}
-
-}  // namespace
+#include "support/inflate_raw.hpp"
 
 // Input: where to cut (2 bytes, big-endian, modulo the rest's length), then the bytes; the
 // two parts are encoded by one encoder in turn.
@@ -43,9 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<unsigned char> a, b;
     encoder.encode({reinterpret_cast<const unsigned char*>(first.data()), first.size()}, a);
     encoder.encode({reinterpret_cast<const unsigned char*>(second.data()), second.size()}, b);
-    if (inflate_raw(a) != first || inflate_raw(b) != second) std::abort();
+    if (d2a::testing::inflate_raw(a) != first || d2a::testing::inflate_raw(b) != second)
+        std::abort();
     std::vector<unsigned char> joined = a;
     joined.insert(joined.end(), b.begin(), b.end());
-    if (inflate_raw(joined) != rest) std::abort();
+    if (d2a::testing::inflate_raw(joined) != rest) std::abort();
     return 0;
 }
