@@ -17,6 +17,7 @@
 
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
+#include "source/arriving_blob.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
@@ -97,7 +98,7 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
             if (error_) std::rethrow_exception(error_);
             throw Error("blob " + digest.str() + ": not downloaded");
         }
-        return std::make_unique<ArrivingReader>(shared_from_this(), it->second);
+        return it->second->open(shared_from_this());
     }
 
     size_t downloaded() {
@@ -119,74 +120,6 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
     }
 
   private:
-    // A blob in a cache file or an unnamed scratch file (which vanishes with the process
-    // however it ends: a killed pull leaves nothing behind), while it arrives and after.
-    // Guarded by mutex_.
-    struct Arrival {
-        std::string name;  // for messages
-        std::shared_ptr<FileDescriptor> file;
-        // What the download checks before `complete`: the digest, and the size if known.
-        Digest digest;
-        std::optional<uint64_t> checked_size;
-        bool private_file = false;  // an unnamed scratch file only the download writes
-        uint64_t size = 0;          // once complete
-        bool complete = false;      // downloaded and verified
-        std::exception_ptr failed;
-        int waiting = 0;          // readers at the end of what has arrived
-        uint64_t generation = 0;  // bumped whenever bytes arrive
-    };
-
-    // Reads a blob from its start while it arrives: at the end of what is there, it waits
-    // for more, for the verified end, or for the pull's failure.
-    class ArrivingReader final : public Reader {
-      public:
-        ArrivingReader(std::shared_ptr<LayerBlobs> blobs, std::shared_ptr<Arrival> arrival)
-            : blobs_(std::move(blobs)), arrival_(std::move(arrival)) {}
-
-        // Its end comes only once the download has checked the file's digest and size;
-        // for a private file those bytes are the ones read (see the class comment).
-        [[nodiscard]] bool ends_verified_as(const Digest& digest,
-                                            std::optional<uint64_t> size) const override {
-            return arrival_->private_file && digest == arrival_->digest &&
-                   (!size || size == arrival_->checked_size);
-        }
-
-        size_t read(void* buf, size_t n) override {
-            for (;;) {
-                uint64_t generation = 0;
-                {
-                    std::lock_guard lock(blobs_->mutex_);
-                    if (arrival_->failed) std::rethrow_exception(arrival_->failed);
-                    generation = arrival_->generation;
-                    if (arrival_->complete) {
-                        if (pos_ >= arrival_->size) return 0;
-                        n = static_cast<size_t>(std::min<uint64_t>(n, arrival_->size - pos_));
-                    }
-                }
-                ssize_t got = ::pread(arrival_->file->get(), buf, n, static_cast<off_t>(pos_));
-                if (got < 0 && errno == EINTR) continue;
-                if (got < 0) throw_errno(arrival_->name);
-                if (got > 0) {
-                    pos_ += static_cast<uint64_t>(got);
-                    return static_cast<size_t>(got);
-                }
-                std::unique_lock lock(blobs_->mutex_);
-                if (arrival_->complete) throw Error(arrival_->name + ": unexpected end of file");
-                ++arrival_->waiting;
-                blobs_->changed_.wait(lock, [&] {
-                    return arrival_->generation != generation || arrival_->complete ||
-                           arrival_->failed;
-                });
-                --arrival_->waiting;
-            }
-        }
-
-      private:
-        std::shared_ptr<LayerBlobs> blobs_;
-        std::shared_ptr<Arrival> arrival_;
-        uint64_t pos_ = 0;
-    };
-
     void start() {
         {
             std::lock_guard lock(mutex_);
@@ -247,25 +180,27 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
             error_ = error;
             error_after_stop_ = first_failure_after_stop;
             finished_ = true;
+            // Readers of a blob that did not arrive whole get the pull's error (complete
+            // ones ignore it).
             for (auto& [digest, arrival] : arrivals_) {
-                if (arrival->complete) continue;
-                arrival->failed =
+                arrival->fail(
                     error ? error
-                          : std::make_exception_ptr(Error(arrival->name + ": not downloaded"));
+                          : std::make_exception_ptr(Error(arrival->name() + ": not downloaded")));
             }
         }
         changed_.notify_all();
     }
 
     // Makes a blob's bytes readable as they arrive in `file`.
-    std::shared_ptr<Arrival> publish(const Descriptor& d, std::shared_ptr<FileDescriptor> file,
-                                     std::string name, bool private_file = false) {
-        auto arrival = std::make_shared<Arrival>();
-        arrival->name = std::move(name);
-        arrival->file = std::move(file);
-        arrival->digest = d.digest;
-        if (d.size) arrival->checked_size = d.size;
-        arrival->private_file = private_file;
+    std::shared_ptr<ArrivingBlob> publish(const Descriptor& d, std::shared_ptr<FileDescriptor> file,
+                                          std::string name, bool private_file = false) {
+        ArrivingBlob::Info info;
+        info.name = std::move(name);
+        info.file = std::move(file);
+        info.digest = d.digest;
+        if (d.size) info.checked_size = d.size;
+        info.private_file = private_file;
+        auto arrival = std::make_shared<ArrivingBlob>(std::move(info));
         {
             std::lock_guard lock(mutex_);
             arrivals_[d.digest.str()] = arrival;
@@ -274,23 +209,13 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         return arrival;
     }
 
-    // Wakes the readers waiting at the end of what had arrived, if any.
-    void arrived_bytes(Arrival& arrival) {
-        {
-            std::lock_guard lock(mutex_);
-            ++arrival.generation;
-            if (arrival.waiting == 0) return;
-        }
-        changed_.notify_all();
-    }
-
     // One blob, readable from the moment its download starts; counted when fetched (not
     // found in the cache).
     void fetch(RegistryClient& client, size_t index, const Descriptor& d) {
         auto size = d.size ? std::optional<uint64_t>(d.size) : std::nullopt;
-        std::shared_ptr<Arrival> arrival;
+        std::shared_ptr<ArrivingBlob> arrival;
         auto on_bytes = [&](uint64_t done) {
-            if (arrival) arrived_bytes(*arrival);
+            if (arrival) arrival->arrived();
             if (options_.observer) options_.observer->progress(index, d, done);
         };
         bool fetched = true;
@@ -317,13 +242,11 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
         }
         const uint64_t stored_size = file_size(file->get());
         if (!arrival) arrival = publish(d, file, name);  // found in the cache, or resumed
-        {
+        arrival->complete(stored_size);
+        if (fetched) {
             std::lock_guard lock(mutex_);
-            arrival->size = stored_size;
-            arrival->complete = true;
-            if (fetched) ++downloaded_;
+            ++downloaded_;
         }
-        changed_.notify_all();
         if (options_.observer) options_.observer->finished(index, d, stored_size, !fetched);
     }
 
@@ -347,7 +270,7 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
     bool finished_ = false;
     std::exception_ptr error_;
     bool error_after_stop_ = false;
-    std::map<std::string, std::shared_ptr<Arrival>> arrivals_;
+    std::map<std::string, std::shared_ptr<ArrivingBlob>> arrivals_;
     size_t downloaded_ = 0;
     std::thread downloader_;  // last: joined before the members above go
 };
