@@ -30,11 +30,20 @@ std::string html(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -43,7 +52,8 @@ std::string html(const std::string& s) {
 std::string label(const nlohmann::json& manifest, const std::string& name) {
     if (!manifest.contains("labels") || !manifest["labels"].is_array()) return "";
     for (const auto& l : manifest["labels"]) {
-        if (l.is_object() && l.value("name", "") == name && l.contains("value") && l["value"].is_string())
+        if (l.is_object() && l.value("name", "") == name && l.contains("value") &&
+            l["value"].is_string())
             return l["value"];
     }
     return "";
@@ -89,7 +99,8 @@ std::vector<Listed> list_acis(const std::filesystem::path& dir) {
         out.push_back(std::move(l));
     }
     std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) {
-        return std::tie(a.name, a.version, a.os, a.arch) < std::tie(b.name, b.version, b.os, b.arch);
+        return std::tie(a.name, a.version, a.os, a.arch) <
+               std::tie(b.name, b.version, b.os, b.arch);
     });
     return out;
 }
@@ -103,9 +114,7 @@ void write_atomically(const std::filesystem::path& path, const std::string& text
 }  // namespace
 
 DiscoverySite DiscoverySite::parse(const std::string& url) {
-    auto bad = [&](const std::string& why) {
-        return Error("--discovery-url " + url + ": " + why);
-    };
+    auto bad = [&](const std::string& why) { return Error("--discovery-url " + url + ": " + why); };
     std::string rest;
     for (const char* scheme : {"https://", "http://"}) {
         if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string(scheme).size());
@@ -116,10 +125,14 @@ DiscoverySite DiscoverySite::parse(const std::string& url) {
     std::string path = slash == std::string::npos ? "" : rest.substr(slash);
     while (!path.empty() && path.back() == '/') path.pop_back();
     std::string host = authority.substr(0, authority.find(':'));
+    std::optional<unsigned> port;
     if (authority.find(':') != std::string::npos) {
-        std::string port = authority.substr(authority.find(':') + 1);
-        if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
-            throw bad("bad port");
+        const std::string digits = authority.substr(authority.find(':') + 1);
+        const bool number = !digits.empty() && digits.size() <= 5 && digits[0] != '0' &&
+                            std::all_of(digits.begin(), digits.end(), ::isdigit);
+        if (!number || std::stoul(digits) > 65535)
+            throw bad("the port must be a number from 1 to 65535, not \"" + digits + "\"");
+        port = static_cast<unsigned>(std::stoul(digits));
     }
     // The prefix starts every AC name on the site: it must be one (lower case, no
     // doubled or trailing separators), and nothing else may ride along (query, fragment).
@@ -134,6 +147,7 @@ DiscoverySite DiscoverySite::parse(const std::string& url) {
     DiscoverySite site;
     site.url = url.substr(0, url.find("://") + 3) + authority + path;
     site.prefix = host + path;
+    site.port = port;
     if (sanitize_ac_identifier(site.prefix) != site.prefix)
         throw bad("\"" + site.prefix + "\" is not an appc name prefix");
     return site;
@@ -161,17 +175,37 @@ void write_discovery_pages(const std::filesystem::path& dir, const DiscoverySite
     }
     page += "</head>\n<body>\n<h1>App Container Images: " + html(site.prefix) + "</h1>\n";
     page += "<p>Images here are found by name through appc discovery.";
-    if (have_keys) {
-        page += " Trust the signing key once:</p>\n<pre>rkt trust --prefix " + html(site.prefix) +
-                "</pre>\n<p>then fetch or run an image by name and version:</p>\n";
-    } else {
-        page += " They are not signed: fetch them with <code>--insecure-options=image</code>:</p>\n";
-    }
     std::string example = acis.empty() ? site.prefix + "/NAME:VERSION"
                                        : acis.front().name + ":" + acis.front().version;
-    page += "<pre>rkt fetch " + html(example) + "</pre>\n";
-    page += "<table>\n<tr><th>image</th><th>version</th><th>platform</th><th>size</th>"
-            "<th>signature</th></tr>\n";
+    if (site.port) {
+        // Names cannot carry the port: rkt would look on the default port and reach
+        // whatever answers there. Say how the site is reached instead.
+        const bool https = site.url.rfind("https://", 0) == 0;
+        const std::string port = std::to_string(*site.port);
+        page += " This site is served on port " + port +
+                ", but appc names cannot hold a port: rkt and <code>actool discover</code> look "
+                "for <code>" +
+                html(site.prefix) + "</code> on port " + (https ? "443" : "80") +
+                ". Serve this directory there as well (a reverse proxy from that port to this "
+                "one) before using it with rkt; <code>actool discover --port " +
+                port + "</code> finds an image here meanwhile:</p>\n<pre>actool discover" +
+                (https ? "" : " --insecure") + " --port " + port + " " + html(example) +
+                ",os=linux,arch=amd64</pre>\n";
+    } else {
+        if (have_keys) {
+            page += " Trust the signing key once:</p>\n<pre>rkt trust --prefix " +
+                    html(site.prefix) +
+                    "</pre>\n<p>then fetch or run an image by name and version:</p>\n";
+        } else {
+            page +=
+                " They are not signed: fetch them with "
+                "<code>--insecure-options=image</code>:</p>\n";
+        }
+        page += "<pre>rkt fetch " + html(example) + "</pre>\n";
+    }
+    page +=
+        "<table>\n<tr><th>image</th><th>version</th><th>platform</th><th>size</th>"
+        "<th>signature</th></tr>\n";
     for (const auto& a : acis) {
         page += "<tr><td>" + html(a.name) + "</td><td>" + html(a.version) + "</td><td>" +
                 html(a.os + "/" + a.arch) + "</td><td><a href=\"" + html(a.file) + "\">" +

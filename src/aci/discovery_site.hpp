@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace d2a {
@@ -15,6 +16,10 @@ class Signer;
 struct DiscoverySite {
     std::string url;     // where the output directory is served: "https://cdn.example.com/aci"
     std::string prefix;  // the AC name prefix, host and path: "cdn.example.com/aci"
+    // A port in the URL (1-65535). appc names cannot hold one, so rkt and `actool discover`
+    // look for the site on the scheme's default port: it must be served there too (a
+    // reverse proxy), or found with `actool discover --port`.
+    std::optional<unsigned> port;
 
     // http:// or https://, a host, an optional port, an optional path.
     static DiscoverySite parse(const std::string& url);

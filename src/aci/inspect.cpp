@@ -28,7 +28,8 @@ la_ssize_t read_source(archive* a, void* data, const void** buffer) {
     auto* source = static_cast<Source*>(data);
     try {
         *buffer = source->buffer.data();
-        return static_cast<la_ssize_t>(source->reader->read(source->buffer.data(), source->buffer.size()));
+        return static_cast<la_ssize_t>(
+            source->reader->read(source->buffer.data(), source->buffer.size()));
     } catch (const std::exception& e) {  // libarchive is C: report through its error
         archive_set_error(a, EIO, "%s", e.what());
         return -1;
@@ -42,17 +43,22 @@ std::unique_ptr<Reader> ExistingAci::reader(const std::string& name) const {
 }
 
 std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& path) {
-    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
+    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(),
+                                                             &archive_read_free);
     archive_read_support_filter_gzip(a.get());
     archive_read_support_format_tar(a.get());
-    if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) return std::nullopt;
+    // The output directory may be written by others: a link or a FIFO there is no ACI.
+    FileDescriptor fd = open_regular_file(path.string());
+    if (!fd.valid()) return std::nullopt;
+    if (archive_read_open_fd(a.get(), fd.get(), 1 << 16) != ARCHIVE_OK) return std::nullopt;
     archive_entry* e = nullptr;
     for (int i = 0; i < 16 && archive_read_next_header(a.get(), &e) == ARCHIVE_OK; ++i) {
         const char* name = archive_entry_pathname(e);
         if (!name || std::string(name) != "manifest") continue;
         if (archive_entry_size(e) > kMaxManifestBytes) return std::nullopt;
         std::string text(static_cast<size_t>(archive_entry_size(e)), '\0');
-        if (archive_read_data(a.get(), text.data(), text.size()) != static_cast<la_ssize_t>(text.size()))
+        if (archive_read_data(a.get(), text.data(), text.size()) !=
+            static_cast<la_ssize_t>(text.size()))
             return std::nullopt;
         try {
             return parse_untrusted_json(text, path.string());
@@ -64,11 +70,11 @@ std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& pat
 }
 
 std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return std::nullopt;
+    FileDescriptor opened = open_regular_file(path.string());
+    if (!opened.valid()) return std::nullopt;
+    const int fd = opened.get();
     ExistingAci aci;
-    aci.file = std::make_shared<FileDescriptor>(fd);
-    if (!is_regular_file(fd)) return std::nullopt;
+    aci.file = std::make_shared<FileDescriptor>(std::move(opened));
     aci.size = file_size(fd);
     {
         unsigned char magic[2] = {};
@@ -77,12 +83,13 @@ std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path) 
     Source source;
     try {
         // Our own inflater checks every member's CRC and length, to the last byte.
-        source.reader = open_decompressed(aci.reader(path.string()), path.string(), kMaxTarBytes,
-                                          kMaxRatio);
+        source.reader =
+            open_decompressed(aci.reader(path.string()), path.string(), kMaxTarBytes, kMaxRatio);
     } catch (const Error&) {
         return std::nullopt;
     }
-    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), &archive_read_free);
+    std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(),
+                                                             &archive_read_free);
     archive_read_support_format_tar(a.get());
     if (archive_read_open(a.get(), &source, nullptr, &read_source, nullptr) != ARCHIVE_OK) {
         return std::nullopt;

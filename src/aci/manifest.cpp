@@ -318,4 +318,34 @@ bool made_from(const nlohmann::json& manifest, const Image& image) {
     return false;
 }
 
+namespace {
+
+std::string canonical_or_as_written(const std::string& text) {
+    try {
+        return Reference::parse(text).canonical();
+    } catch (const Error&) {  // not a reference we read: compared as written
+        return text;
+    }
+}
+
+}  // namespace
+
+std::string source_of(const nlohmann::json& manifest) {
+    if (!manifest.is_object() || !manifest.contains("annotations") ||
+        !manifest["annotations"].is_array()) {
+        return "";
+    }
+    for (const auto& a : manifest["annotations"]) {
+        if (a.is_object() && a.value("name", json()) == "appc.io/docker/originalname" &&
+            a.contains("value") && a["value"].is_string()) {
+            return canonical_or_as_written(a["value"].get<std::string>());
+        }
+    }
+    return "";
+}
+
+std::string source_of(const Image& image) {
+    return image.reference ? canonical_or_as_written(image.reference->original) : "";
+}
+
 }  // namespace d2a

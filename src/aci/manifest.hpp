@@ -35,6 +35,13 @@ AciNaming aci_naming(const Image& image, const std::string& name_prefix = "");
 // config digest for an image that has no manifest digest).
 bool made_from(const nlohmann::json& manifest, const Image& image);
 
+// The image reference an ACI was made from, fully qualified ("quay.io/foo/app:1"), from its
+// appc.io/docker/originalname annotation; "" when it has none (an image without a name).
+// Two images that map to one file name are told apart by it.
+std::string source_of(const nlohmann::json& manifest);
+// The same for an image about to be converted.
+std::string source_of(const Image& image);
+
 // The full manifest. Keys and arrays are in a fixed order: same input, same bytes.
 nlohmann::json build_manifest(const ManifestInputs& inputs);
 

@@ -1,16 +1,68 @@
 #include "aci/publish.hpp"
 
-#include <memory>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "aci/manifest.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
+
+namespace {
+
+// How long a publish waits for another process's publish into the same directory (a
+// rename or two) before giving up: a lock held longer is not a publish.
+constexpr auto kLockPatience = std::chrono::seconds(60);
+
+// An exclusive flock(2) of a directory, held while it lives.
+class DirectoryLock {
+  public:
+    explicit DirectoryLock(const std::filesystem::path& dir) {
+        const std::filesystem::path shown = dir.empty() ? "." : dir;
+        fd_ = FileDescriptor(::open(shown.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd_.valid()) throw_errno(shown.string());
+        const auto give_up = std::chrono::steady_clock::now() + kLockPatience;
+        while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) throw_errno("locking " + shown.string());
+            if (std::chrono::steady_clock::now() > give_up) {
+                throw Error(shown.string() + ": locked by another process for " +
+                            std::to_string(kLockPatience.count()) + " s; nothing published");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+
+  private:
+    FileDescriptor fd_;  // closing it releases the lock
+};
+
+std::string shown(const std::string& source) {
+    return source.empty() ? "an image without a name" : source;
+}
+
+}  // namespace
 
 std::filesystem::path signature_path(const std::filesystem::path& aci) {
     return aci.string() + ".asc";
 }
 
-void publish(std::vector<ConvertResult>& results, const Signer* signer) {
+void check_same_source(const std::filesystem::path& aci, const std::string& source) {
+    const std::optional<nlohmann::json> manifest = read_aci_manifest(aci);
+    if (!manifest) return;
+    const std::string existing = source_of(*manifest);
+    if (existing == source) return;
+    throw Error(aci.string() + " was made from " + shown(existing) + "; " + shown(source) +
+                " maps to the same file and does not replace it (convert one of them into "
+                "another directory)");
+}
+
+void publish(std::vector<ConvertResult>& results, const DetachedSigner* signer) {
+    if (results.empty()) return;
     std::vector<std::unique_ptr<AtomicFile>> signatures;
     if (signer) {
         for (const auto& r : results) {
@@ -18,27 +70,35 @@ void publish(std::vector<ConvertResult>& results, const Signer* signer) {
             std::string signature = signer->sign(*bytes);
             auto asc = std::make_unique<AtomicFile>(signature_path(r.path));
             asc->write(signature.data(), signature.size());
-            asc->sync();
             signatures.push_back(std::move(asc));
         }
-    } else {
-        for (const auto& r : results) {
-            std::error_code ec;
-            std::filesystem::remove(signature_path(r.path), ec);
-            if (ec) throw Error("removing " + signature_path(r.path).string() + ": " + ec.message());
-        }
     }
-    // Everything is on disk: only renames are left.
+    // Every file on disk under a name of its own, every final name checked: only renames
+    // are left.
+    for (auto& r : results) r.file->prepare();
+    for (auto& asc : signatures) asc->prepare();
+    // An image's files share the top ACI's directory; only the top one names its source.
+    const ConvertResult& top = results.back();
+    DirectoryLock lock(top.path.parent_path());
+    check_same_source(top.path, source_of(top.manifest));
     for (size_t i = 0; i < results.size(); ++i) {
         results[i].file->commit();
         if (signer) signatures[i]->commit();
     }
+    if (!signer) {
+        for (const auto& r : results) {
+            std::error_code ec;
+            std::filesystem::remove(signature_path(r.path), ec);
+            if (ec)
+                throw Error("removing " + signature_path(r.path).string() + ": " + ec.message());
+        }
+    }
 }
 
 void ensure_signature(const ExistingAci& aci, const std::filesystem::path& path,
-                      const Signer& signer) {
+                      const DetachedSigner& signer) {
     const std::filesystem::path asc_path = signature_path(path);
-    if (auto existing = read_file_if_present(asc_path.string(), 1 << 20)) {
+    if (auto existing = read_regular_file_if_present(asc_path.string(), 1 << 20)) {
         auto bytes = aci.reader(path.string());
         if (signer.verifies(*bytes, *existing)) return;
     }

@@ -16,7 +16,18 @@ struct SigningOptions {
     std::optional<std::string> passphrase_file;
 };
 
-class Signer {
+// What publishing needs of a signer. Publishing takes this interface, so that a signer
+// failing part-way through an image's files can be tested.
+class DetachedSigner {
+  public:
+    virtual ~DetachedSigner() = default;
+    // An ASCII-armored detached signature of the stream's bytes.
+    [[nodiscard]] virtual std::string sign(Reader& data) const = 0;
+    // Whether `signature` is a good signature of the stream's bytes by this signer's key.
+    [[nodiscard]] virtual bool verifies(Reader& data, const std::string& signature) const = 0;
+};
+
+class Signer final : public DetachedSigner {
   public:
     // Finds the secret key and signs a test message with it, so that a wrong key, a
     // missing home or a key that cannot sign fails before any image is looked at (also
@@ -26,14 +37,12 @@ class Signer {
     Signer& operator=(const Signer&) = delete;
     // Stops the gpg-agent that signing started, if none ran before: cron runs must not
     // pile up agents. One that was already running (a user's own) is left alone.
-    ~Signer();
+    ~Signer() override;
     // The same, now: for a process about to exit without running destructors.
     void stop_started_agent() const;
 
-    // An ASCII-armored detached signature of the stream's bytes.
-    [[nodiscard]] std::string sign(Reader& data) const;
-    // Whether `signature` is a good signature of the stream's bytes by this signer's key.
-    [[nodiscard]] bool verifies(Reader& data, const std::string& signature) const;
+    [[nodiscard]] std::string sign(Reader& data) const override;
+    [[nodiscard]] bool verifies(Reader& data, const std::string& signature) const override;
     // The signing key's public key, ASCII-armored (for `rkt trust`).
     [[nodiscard]] std::string export_public_key() const;
 

@@ -71,7 +71,7 @@ cxxopts::Options make_parser() {
         ("gpg-home", "GnuPG home directory holding the signing key", cxxopts::value<std::string>(), "DIR")
         ("passphrase-file", "File whose first line is the signing key's passphrase",
          cxxopts::value<std::string>(), "FILE")
-        ("discovery-url", "Make the output directory an appc discovery site served at URL: names get its host and path as a prefix", cxxopts::value<std::string>(), "URL")
+        ("discovery-url", "Make the output directory an appc discovery site served at URL: names get its host and path as a prefix (not its port: discovery looks on port 443 or 80, so a site on another port needs a reverse proxy there)", cxxopts::value<std::string>(), "URL")
         ("experimental-oci", "Accepted for compatibility; OCI support is always on")
         ("max-metadata-size", "Largest manifest, config or index accepted (bytes)",
          cxxopts::value<uint64_t>()->default_value(std::to_string(defaults.max_metadata_bytes)), "BYTES")

@@ -69,8 +69,8 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
     }
     if (options.source.platform_required) {
         const ImageConfig& c = outcome.image.config;
-        Platform has{c.os.empty() ? "linux" : c.os, c.architecture.empty() ? "amd64" : c.architecture,
-                     c.variant};
+        Platform has{c.os.empty() ? "linux" : c.os,
+                     c.architecture.empty() ? "amd64" : c.architecture, c.variant};
         if (!options.source.platform.matches(has)) {
             throw Error("the image is for " + has.str() + " only, not " +
                         options.source.platform.str());
@@ -82,6 +82,9 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
         turn.claimed = true;
         claims->claim(index, reference, paths);
     }
+    // Before any work: an ACI of this name made from another image is never replaced
+    // (publish checks again, under the directory's lock).
+    check_same_source(paths.back(), source_of(outcome.image));
     if (!options.force) {
         if (auto existing = unchanged(outcome.image, paths, options)) {
             if (options.signer) {

@@ -281,7 +281,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     const std::string registry = ref.registry();
     const std::string repository = ref.repository();
     client_ = std::make_unique<RegistryClient>(registry, repository, options_.registry);
-    if (options_.cache_dir) cache_.emplace(*options_.cache_dir);
+    if (options_.cache_dir) cache_.emplace(*options_.cache_dir, options_.registry.notice);
     const std::string what = registry + "/" + repository;
 
     FetchedManifest manifest =

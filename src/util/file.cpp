@@ -1,9 +1,8 @@
 #include "util/file.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +37,21 @@ std::optional<std::string> read_file_if_present(const std::string& path, size_t 
     if (fd < 0) return std::nullopt;
     auto file = std::make_shared<FileDescriptor>(fd);
     RangeReader reader(file, 0, file_size(fd), path);
+    return read_all(reader, limit, path);
+}
+
+FileDescriptor open_regular_file(const std::string& path) {
+    FileDescriptor fd(
+        ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (fd.valid() && !is_regular_file(fd.get())) return FileDescriptor();
+    return fd;
+}
+
+std::optional<std::string> read_regular_file_if_present(const std::string& path, size_t limit) {
+    FileDescriptor fd = open_regular_file(path);
+    if (!fd.valid()) return std::nullopt;
+    const uint64_t size = file_size(fd.get());
+    RangeReader reader(std::make_shared<FileDescriptor>(std::move(fd)), 0, size, path);
     return read_all(reader, limit, path);
 }
 
@@ -134,12 +148,11 @@ std::string random_suffix() {
     return s;
 }
 
-// ".NAME.tmp-XXXXXXXXXX" beside the target. Built by append: GCC 12 at -O3 reports a false
-// -Wrestrict inside std::string's operator+ on a literal followed by a string.
-std::filesystem::path hidden_temp_name(const std::filesystem::path& dir,
-                                       const std::filesystem::path& target) {
-    std::string name = ".";
-    name.append(target.filename().string()).append(".tmp-").append(random_suffix());
+// ".d2a-XXXXXXXXXX.tmp" beside the target: hidden, and as short as it can be, so that any
+// final name that fits in the directory has a temporary name that fits too.
+std::filesystem::path hidden_temp_name(const std::filesystem::path& dir) {
+    std::string name = ".d2a-";
+    name.append(random_suffix()).append(".tmp");
     return dir / name;
 }
 
@@ -152,7 +165,7 @@ AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move
     if (fd < 0) {
         // Filesystems without O_TMPFILE: a hidden name next to the target.
         for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-            temp_path_ = hidden_temp_name(dir, final_path_);
+            temp_path_ = hidden_temp_name(dir);
             fd = ::open(temp_path_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
             if (fd < 0 && errno != EEXIST) throw_errno("creating a file in " + dir.string());
         }
@@ -192,16 +205,23 @@ void AtomicFile::sync() {
     synced_ = true;
 }
 
-void AtomicFile::commit() {
+void AtomicFile::prepare() {
+    if (prepared_) return;
     sync();
+    std::filesystem::path dir = final_path_.parent_path();
+    if (dir.empty()) dir = ".";
+    const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+    const size_t length = final_path_.filename().string().size();
+    if (name_max > 0 && length > static_cast<size_t>(name_max)) {
+        throw Error(final_path_.string() + ": file name too long (" + std::to_string(length) +
+                    " bytes; at most " + std::to_string(name_max) + " in " + dir.string() + ")");
+    }
     if (temp_path_.empty()) {
-        // Link the anonymous file under a temp name, then rename over the target: linkat
-        // alone cannot replace an existing file.
-        std::filesystem::path dir = final_path_.parent_path();
-        if (dir.empty()) dir = ".";
+        // Link the anonymous file under a temp name; commit() renames it over the target
+        // (linkat alone cannot replace an existing file).
         std::string proc = "/proc/self/fd/" + std::to_string(fd_->get());
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temp_path_ = hidden_temp_name(dir, final_path_);
+            temp_path_ = hidden_temp_name(dir);
             if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) ==
                 0) {
                 break;
@@ -212,6 +232,11 @@ void AtomicFile::commit() {
             }
         }
     }
+    prepared_ = true;
+}
+
+void AtomicFile::commit() {
+    prepare();
     if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
         int err = errno;
         ::unlink(temp_path_.c_str());

@@ -39,6 +39,12 @@ FileDescriptor open_for_reading(const std::string& path);
 // The whole of a file of at most `limit` bytes (larger is an error), or nothing when it
 // cannot be opened: for optional settings files such as config.json or CA bundles.
 std::optional<std::string> read_file_if_present(const std::string& path, size_t limit);
+// The same for a file in a directory others may write: a symbolic link, a FIFO or anything
+// else that is not a regular file is "not present", and opening it never blocks.
+std::optional<std::string> read_regular_file_if_present(const std::string& path, size_t limit);
+// Opens a regular file for reading without following a final link or waiting on a FIFO
+// (O_NOFOLLOW|O_NONBLOCK, then fstat); an invalid descriptor for anything else.
+FileDescriptor open_regular_file(const std::string& path);
 uint64_t file_size(int fd);
 bool is_regular_file(int fd);
 
@@ -91,7 +97,12 @@ class AtomicFile final : public Writer {
     [[nodiscard]] std::unique_ptr<Reader> read_back() const;
     // Flushes to disk; commit() then only renames. No write may follow.
     void sync();
-    // Flushes to disk and moves the file into place, replacing any file of that name.
+    // Flushes to disk, checks that the final name can be made and gives the file its
+    // hidden temporary name: after this, commit() is one rename. A caller that puts
+    // several files in place prepares them all before the first commit, so that a name
+    // that cannot be written fails before anything is replaced.
+    void prepare();
+    // Prepares, then moves the file into place, replacing any file of that name.
     void commit();
     [[nodiscard]] const std::filesystem::path& path() const { return final_path_; }
 
@@ -100,6 +111,7 @@ class AtomicFile final : public Writer {
     std::filesystem::path temp_path_;  // empty when anonymous
     std::shared_ptr<FileDescriptor> fd_;
     bool synced_ = false;
+    bool prepared_ = false;
     bool committed_ = false;
     static constexpr uint64_t kWritebackStep = 8 << 20;
     uint64_t written_ = 0;

@@ -73,11 +73,19 @@ check_discovered 127.0.0.1/mix3/hello latest
 check_discovered 127.0.0.1/team/api 2.4
 check_discovered 127.0.0.1/quay.io/foo/bar 1.0
 page=$(curl -sf "http://127.0.0.1:$PORT/")
-for want in '127.0.0.1/mix3/hello' '127.0.0.1/team/api' '127.0.0.1/quay.io/foo/bar' 'rkt trust --prefix 127.0.0.1' '3 images'; do
+for want in '127.0.0.1/mix3/hello' '127.0.0.1/team/api' '127.0.0.1/quay.io/foo/bar' '3 images' \
+    "served on port $PORT" 'look for <code>127.0.0.1</code> on port 80' "actool discover --insecure --port $PORT 127.0.0.1/"; do
   grep -qF "$want" <<<"$page" || fail "index page lacks '$want'"
 done
-[ "$(grep -c '>signed<' <<<"$page")" = 3 ] && pass "the index page lists the three images, signed, with how to trust and fetch" ||
+! grep -q 'rkt trust\|rkt fetch' <<<"$page" && [ "$(grep -c '>signed<' <<<"$page")" = 3 ] &&
+  pass "the index page lists the three images, signed, and says how discovery reaches a site on port $PORT (no rkt commands that would look on port 80)" ||
   fail "index page: $page"
+# Without a port, the page tells rkt users how to trust and fetch.
+mkdir noport
+d2a -q -o noport --discovery-url https://mirror.example.com/aci --sign-key "$fpr" hello.tar > /dev/null
+grep -qF '<pre>rkt trust --prefix mirror.example.com/aci</pre>' noport/index.html &&
+  grep -qF '<pre>rkt fetch mirror.example.com/aci/mix3/hello:latest</pre>' noport/index.html && ! grep -q 'port' noport/index.html &&
+  pass "a site on the default port: the page says how to trust and fetch" || fail "no-port page: $(cat noport/index.html)"
 "$ACTOOL" discover --insecure --port "$PORT" --json "127.0.0.1/never/converted:1,os=linux,arch=amd64" > never.out 2>&1 || true
 never=$(sed -n '/^{/,$p' never.out | jq -r '.ACIEndpoints[0].ACI')
 [ -n "$never" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' "$never")" = 404 ] &&
@@ -95,9 +103,13 @@ deps=$("$ACTOOL" cat-manifest www/aci/127.0.0.1/aci/team/layered-3-linux-amd64.a
   fail "dependency: $deps"
 
 # Bad site URLs are usage errors.
-for bad in "ftp://x/" "http://Upper.example/" "http://x.example/a//b" "http://x.example/a?q=1"; do
+for bad in "ftp://x/" "http://Upper.example/" "http://x.example/a//b" "http://x.example/a?q=1" \
+    "http://x.example:65536/" "http://x.example:00080/" "http://x.example:0/" "http://x.example:/" "http://x.example:8o/"; do
   set +e; d2a -q -o site --discovery-url "$bad" hello.tar > /dev/null 2> err; rc=$?; set -e
   [ $rc = 2 ] && grep -q 'discovery-url' err || fail "--discovery-url $bad: rc=$rc $(cat err)"
 done
-pass "bad site URLs refused"
+set +e; d2a -q -o site --discovery-url "http://x.example:00080/" hello.tar > /dev/null 2> err; set -e
+[ "$(head -1 err)" = 'Error: --discovery-url http://x.example:00080/: the port must be a number from 1 to 65535, not "00080"' ] ||
+  fail "bad port message: $(cat err)"
+pass "bad site URLs refused (ports 65536, 00080, 0 among them)"
 finish

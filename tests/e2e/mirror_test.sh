@@ -63,12 +63,13 @@ run_batch out --cache-dir cache --force
 
 # A download killed long ago left its temp file: removed when the cache is next opened; a
 # recent one (perhaps another process's live download) stays.
-printf 'partial' > cache/tmp/abandoned.1.2 && touch -d '2 days ago' cache/tmp/abandoned.1.2
-printf 'partial' > cache/tmp/recent.1.2
+abandoned=cache/tmp/$(printf '%064d' 0).1.2 recent=cache/tmp/$(printf '%064d' 1).1.2
+printf 'partial' > "$abandoned" && touch -d '2 days ago' "$abandoned"
+printf 'partial' > "$recent"
 run_batch out --cache-dir cache
-[ ! -e cache/tmp/abandoned.1.2 ] && [ -e cache/tmp/recent.1.2 ] &&
+[ ! -e "$abandoned" ] && [ -e "$recent" ] &&
   pass "abandoned cache temp files removed, recent ones kept" || fail "cache temps: $(ls cache/tmp)"
-rm -f cache/tmp/recent.1.2
+rm -f "$recent"
 
 # A corrupt cache entry is noticed and fetched again.
 victim=$(ls cache/blobs/sha256 | head -1)
