@@ -140,16 +140,20 @@ LayerOpener opener_for(const Image& image, const Limits& limits, std::vector<Lay
     };
 }
 
-// A discovery site nests files by name: their directories are made inside the output
-// directory (the names are checked AC identifiers: no "..", no leading "/").
-std::unique_ptr<AtomicFile> new_output_file(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (!path.parent_path().empty()) std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) throw Error("creating " + path.parent_path().string() + ": " + ec.message());
-    return std::make_unique<AtomicFile>(path);
+std::unique_ptr<AtomicFile> new_output_file(const ConvertOptions& options,
+                                            const std::filesystem::path& path) {
+    return std::make_unique<AtomicFile>(open_output_directory(options, path), path);
 }
 
 }  // namespace
+
+std::shared_ptr<FileDescriptor> open_output_directory(const ConvertOptions& options,
+                                                      const std::filesystem::path& path) {
+    std::filesystem::path sub = path.parent_path();
+    if (options.output_dir != ".") sub = sub.lexically_relative(options.output_dir);
+    if (sub == ".") sub.clear();
+    return open_directory_below(options.output_dir, sub);
+}
 
 std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name) {
     return options.output_dir == "." ? std::filesystem::path(file_name)
@@ -191,7 +195,7 @@ ConvertResult convert_squashed(const Image& image, const ConvertOptions& options
 
     result.manifest =
         build_manifest({&image, flattener.captured("etc/passwd"), options.name_prefix()});
-    result.file = new_output_file(result.path);
+    result.file = new_output_file(options, result.path);
     start = Clock::now();
     write_aci(*result.file, result.manifest.dump(), flattener.root_entry(), flattener, options,
               result);
@@ -288,7 +292,7 @@ std::vector<ConvertResult> convert_layered(const Image& image, const ConvertOpti
         ConvertResult result;
         result.manifest = manifest;
         result.path = paths[i];
-        result.file = new_output_file(result.path);
+        result.file = new_output_file(options, result.path);
         write_aci(*result.file, manifest.dump(), layer.root_entry(), layer, options, result);
         result.file->sync();
         results.push_back(std::move(result));

@@ -51,6 +51,11 @@ struct ConvertResult {
 
 // Where an ACI named `file_name` is written: in the output directory ("." as given).
 std::filesystem::path aci_output_path(const ConvertOptions& options, const std::string& file_name);
+// The directory of an ACI at `path` (one of aci_output_paths), made if missing and opened
+// without following a link below the output directory (a discovery site nests ACIs in
+// directories that others sharing the site may write).
+std::shared_ptr<FileDescriptor> open_output_directory(const ConvertOptions& options,
+                                                      const std::filesystem::path& path);
 // Every file a conversion of `image` writes: one ACI, or one per layer when `layered`.
 std::vector<std::filesystem::path> aci_output_paths(const Image& image,
                                                     const ConvertOptions& options, bool layered);

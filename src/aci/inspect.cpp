@@ -43,25 +43,28 @@ std::unique_ptr<Reader> ExistingAci::reader(const std::string& name) const {
 }
 
 std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& path) {
+    // The output directory may be written by others: a link or a FIFO there is no ACI.
+    return read_aci_manifest(open_regular_file(path.string()), path.string());
+}
+
+std::optional<nlohmann::json> read_aci_manifest(FileDescriptor fd, const std::string& name) {
+    if (!fd.valid()) return std::nullopt;
     std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(),
                                                              &archive_read_free);
     archive_read_support_filter_gzip(a.get());
     archive_read_support_format_tar(a.get());
-    // The output directory may be written by others: a link or a FIFO there is no ACI.
-    FileDescriptor fd = open_regular_file(path.string());
-    if (!fd.valid()) return std::nullopt;
     if (archive_read_open_fd(a.get(), fd.get(), 1 << 16) != ARCHIVE_OK) return std::nullopt;
     archive_entry* e = nullptr;
     for (int i = 0; i < 16 && archive_read_next_header(a.get(), &e) == ARCHIVE_OK; ++i) {
-        const char* name = archive_entry_pathname(e);
-        if (!name || std::string(name) != "manifest") continue;
+        const char* entry = archive_entry_pathname(e);
+        if (!entry || std::string(entry) != "manifest") continue;
         if (archive_entry_size(e) > kMaxManifestBytes) return std::nullopt;
         std::string text(static_cast<size_t>(archive_entry_size(e)), '\0');
         if (archive_read_data(a.get(), text.data(), text.size()) !=
             static_cast<la_ssize_t>(text.size()))
             return std::nullopt;
         try {
-            return parse_untrusted_json(text, path.string());
+            return parse_untrusted_json(text, name);
         } catch (const Error&) {
             return std::nullopt;
         }
@@ -70,8 +73,12 @@ std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& pat
 }
 
 std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path) {
-    FileDescriptor opened = open_regular_file(path.string());
+    return open_complete_aci(open_regular_file(path.string()), path.string());
+}
+
+std::optional<ExistingAci> open_complete_aci(FileDescriptor opened, const std::string& name) {
     if (!opened.valid()) return std::nullopt;
+    const std::filesystem::path path = name;
     const int fd = opened.get();
     ExistingAci aci;
     aci.file = std::make_shared<FileDescriptor>(std::move(opened));
@@ -103,8 +110,8 @@ std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path) 
         int rc = archive_read_next_header(a.get(), &e);
         if (rc == ARCHIVE_EOF) break;
         if (rc != ARCHIVE_OK) return std::nullopt;
-        const char* name = archive_entry_pathname(e);
-        if (name && std::string(name) == "manifest" && !have_manifest) {
+        const char* entry = archive_entry_pathname(e);
+        if (entry && std::string(entry) == "manifest" && !have_manifest) {
             if (archive_entry_size(e) > kMaxManifestBytes) return std::nullopt;
             std::string text(static_cast<size_t>(archive_entry_size(e)), '\0');
             if (archive_read_data(a.get(), text.data(), text.size()) !=

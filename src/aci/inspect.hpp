@@ -3,9 +3,8 @@
 
 #include <filesystem>
 #include <memory>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "util/file.hpp"
 #include "util/stream.hpp"
@@ -25,8 +24,12 @@ struct ExistingAci {
 // The manifest of an ACI (gzip or plain), reading no further than that entry (ours is the
 // first); nothing if the file is not a readable ACI.
 std::optional<nlohmann::json> read_aci_manifest(const std::filesystem::path& path);
+// The same for an open file (named `name` in messages).
+std::optional<nlohmann::json> read_aci_manifest(FileDescriptor file, const std::string& name);
 
 // Nothing when the file is missing, not a regular file, or not a complete, readable ACI.
 std::optional<ExistingAci> open_complete_aci(const std::filesystem::path& path);
+// The same for an open file (named `name` in messages).
+std::optional<ExistingAci> open_complete_aci(FileDescriptor file, const std::string& name);
 
 }  // namespace d2a

@@ -19,15 +19,12 @@ namespace {
 // rename or two) before giving up: a lock held longer is not a publish.
 constexpr auto kLockPatience = std::chrono::seconds(60);
 
-// An exclusive flock(2) of a directory, held while it lives.
+// An exclusive flock(2) of an open directory, held while it lives.
 class DirectoryLock {
   public:
-    explicit DirectoryLock(const std::filesystem::path& dir) {
-        const std::filesystem::path shown = dir.empty() ? "." : dir;
-        fd_ = FileDescriptor(::open(shown.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!fd_.valid()) throw_errno(shown.string());
+    DirectoryLock(const FileDescriptor& dir, const std::filesystem::path& shown) : dir_(dir) {
         const auto give_up = std::chrono::steady_clock::now() + kLockPatience;
-        while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        while (::flock(dir_.get(), LOCK_EX | LOCK_NB) != 0) {
             if (errno != EWOULDBLOCK && errno != EINTR) throw_errno("locking " + shown.string());
             if (std::chrono::steady_clock::now() > give_up) {
                 throw Error(shown.string() + ": locked by another process for " +
@@ -36,9 +33,12 @@ class DirectoryLock {
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     }
+    DirectoryLock(const DirectoryLock&) = delete;
+    DirectoryLock& operator=(const DirectoryLock&) = delete;
+    ~DirectoryLock() { ::flock(dir_.get(), LOCK_UN); }
 
   private:
-    FileDescriptor fd_;  // closing it releases the lock
+    const FileDescriptor& dir_;
 };
 
 std::string shown(const std::string& source) {
@@ -51,8 +51,10 @@ std::filesystem::path signature_path(const std::filesystem::path& aci) {
     return aci.string() + ".asc";
 }
 
-void check_same_source(const std::filesystem::path& aci, const std::string& source) {
-    const std::optional<nlohmann::json> manifest = read_aci_manifest(aci);
+void check_same_source(const FileDescriptor& dir, const std::filesystem::path& aci,
+                       const std::string& source) {
+    const std::optional<nlohmann::json> manifest =
+        read_aci_manifest(open_regular_file_at(dir, aci.filename().string()), aci.string());
     if (!manifest) return;
     const std::string existing = source_of(*manifest);
     if (existing == source) return;
@@ -68,7 +70,7 @@ void publish(std::vector<ConvertResult>& results, const DetachedSigner* signer) 
         for (const auto& r : results) {
             auto bytes = r.file->read_back();
             std::string signature = signer->sign(*bytes);
-            auto asc = std::make_unique<AtomicFile>(signature_path(r.path));
+            auto asc = std::make_unique<AtomicFile>(r.file->directory(), signature_path(r.path));
             asc->write(signature.data(), signature.size());
             signatures.push_back(std::move(asc));
         }
@@ -79,32 +81,39 @@ void publish(std::vector<ConvertResult>& results, const DetachedSigner* signer) 
     for (auto& asc : signatures) asc->prepare();
     // An image's files share the top ACI's directory; only the top one names its source.
     const ConvertResult& top = results.back();
-    DirectoryLock lock(top.path.parent_path());
-    check_same_source(top.path, source_of(top.manifest));
+    const FileDescriptor& dir = *top.file->directory();
+    DirectoryLock lock(dir, top.path.parent_path());
+    check_same_source(dir, top.path, source_of(top.manifest));
     for (size_t i = 0; i < results.size(); ++i) {
         results[i].file->commit();
         if (signer) signatures[i]->commit();
     }
     if (!signer) {
         for (const auto& r : results) {
-            std::error_code ec;
-            std::filesystem::remove(signature_path(r.path), ec);
-            if (ec)
-                throw Error("removing " + signature_path(r.path).string() + ": " + ec.message());
+            const std::filesystem::path asc = signature_path(r.path);
+            if (::unlinkat(r.file->directory()->get(), asc.filename().c_str(), 0) != 0 &&
+                errno != ENOENT) {
+                throw_errno("removing " + asc.string());
+            }
         }
     }
 }
 
-void ensure_signature(const ExistingAci& aci, const std::filesystem::path& path,
-                      const DetachedSigner& signer) {
+void ensure_signature(const ExistingAci& aci, const std::shared_ptr<FileDescriptor>& dir,
+                      const std::filesystem::path& path, const DetachedSigner& signer) {
     const std::filesystem::path asc_path = signature_path(path);
-    if (auto existing = read_regular_file_if_present(asc_path.string(), 1 << 20)) {
+    FileDescriptor existing_file = open_regular_file_at(*dir, asc_path.filename().string());
+    if (existing_file.valid()) {
+        const uint64_t size = file_size(existing_file.get());
+        RangeReader existing_reader(std::make_shared<FileDescriptor>(std::move(existing_file)), 0,
+                                    size, asc_path.string());
+        const std::string existing = read_all(existing_reader, 1 << 20, asc_path.string());
         auto bytes = aci.reader(path.string());
-        if (signer.verifies(*bytes, *existing)) return;
+        if (signer.verifies(*bytes, existing)) return;
     }
     auto bytes = aci.reader(path.string());
     std::string signature = signer.sign(*bytes);
-    AtomicFile asc(asc_path);
+    AtomicFile asc(dir, asc_path);
     asc.write(signature.data(), signature.size());
     asc.commit();
 }

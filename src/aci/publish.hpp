@@ -25,14 +25,16 @@ namespace d2a {
 // Throws, with nothing replaced, when the ACI in place was made from another image.
 void publish(std::vector<ConvertResult>& results, const DetachedSigner* signer);
 
-// Throws when `aci` holds an ACI made from an image reference other than `source` (both
-// are named, with the file); nothing, when it is missing, unreadable or the same image's.
-void check_same_source(const std::filesystem::path& aci, const std::string& source);
+// Throws when `aci` (in the open directory `dir`) holds an ACI made from an image reference
+// other than `source` (both are named, with the file); nothing, when it is missing,
+// unreadable or the same image's.
+void check_same_source(const FileDescriptor& dir, const std::filesystem::path& aci,
+                       const std::string& source);
 
-// An unchanged ACI: its signature must be `signer`'s over the bytes checked in `aci`;
-// a missing or other signature is replaced (atomically).
-void ensure_signature(const ExistingAci& aci, const std::filesystem::path& path,
-                      const DetachedSigner& signer);
+// An unchanged ACI at `path` in the open directory `dir`: its signature must be `signer`'s
+// over the bytes checked in `aci`; a missing or other signature is replaced (atomically).
+void ensure_signature(const ExistingAci& aci, const std::shared_ptr<FileDescriptor>& dir,
+                      const std::filesystem::path& path, const DetachedSigner& signer);
 
 // "NAME.aci.asc"
 std::filesystem::path signature_path(const std::filesystem::path& aci);

@@ -13,12 +13,13 @@ constexpr std::string_view kRegistryScheme = "docker://";
 
 // The ACIs in place, when every one of them is whole and the top one was made from this
 // image in the form asked for now (compression, squashed or layered).
-std::optional<std::vector<ExistingAci>> unchanged(const Image& image,
+std::optional<std::vector<ExistingAci>> unchanged(const Image& image, const FileDescriptor& dir,
                                                   const std::vector<std::filesystem::path>& paths,
                                                   const PipelineOptions& options) {
     std::vector<ExistingAci> existing;
     for (const auto& path : paths) {
-        auto aci = open_complete_aci(path);
+        auto aci =
+            open_complete_aci(open_regular_file_at(dir, path.filename().string()), path.string());
         if (!aci) return std::nullopt;
         if (aci->gzip != (options.convert.compression.kind == OutputCompression::gzip))
             return std::nullopt;
@@ -84,12 +85,14 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
     }
     // Before any work: an ACI of this name made from another image is never replaced
     // (publish checks again, under the directory's lock).
-    check_same_source(paths.back(), source_of(outcome.image));
+    const std::shared_ptr<FileDescriptor> dir =
+        open_output_directory(options.convert, paths.back());
+    check_same_source(*dir, paths.back(), source_of(outcome.image));
     if (!options.force) {
-        if (auto existing = unchanged(outcome.image, paths, options)) {
+        if (auto existing = unchanged(outcome.image, *dir, paths, options)) {
             if (options.signer) {
                 for (size_t i = 0; i < paths.size(); ++i)
-                    ensure_signature((*existing)[i], paths[i], *options.signer);
+                    ensure_signature((*existing)[i], dir, paths[i], *options.signer);
             }
             outcome.skipped = true;
             outcome.skipped_paths = paths;

@@ -148,12 +148,12 @@ std::string random_suffix() {
     return s;
 }
 
-// ".d2a-XXXXXXXXXX.tmp" beside the target: hidden, and as short as it can be, so that any
-// final name that fits in the directory has a temporary name that fits too.
-std::filesystem::path hidden_temp_name(const std::filesystem::path& dir) {
+// ".d2a-XXXXXXXXXX.tmp": hidden, and as short as it can be, so that any final name that
+// fits in the directory has a temporary name that fits too.
+std::string hidden_temp_name() {
     std::string name = ".d2a-";
     name.append(random_suffix()).append(".tmp");
-    return dir / name;
+    return name;
 }
 
 }  // namespace
@@ -161,21 +161,43 @@ std::filesystem::path hidden_temp_name(const std::filesystem::path& dir) {
 AtomicFile::AtomicFile(std::filesystem::path final_path) : final_path_(std::move(final_path)) {
     std::filesystem::path dir = final_path_.parent_path();
     if (dir.empty()) dir = ".";
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    dir_ =
+        std::make_shared<FileDescriptor>(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_->valid()) throw_errno("opening " + dir.string());
+    create();
+}
+
+AtomicFile::AtomicFile(std::shared_ptr<FileDescriptor> dir, std::filesystem::path final_path)
+    : dir_(std::move(dir)), final_path_(std::move(final_path)) {
+    create();
+}
+
+void AtomicFile::create() {
+    name_ = final_path_.filename().string();
+    std::string shown = final_path_.parent_path().string();
+    if (shown.empty()) shown = ".";
+    int fd = ::openat(dir_->get(), ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (fd < 0) {
         // Filesystems without O_TMPFILE: a hidden name next to the target.
         for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-            temp_path_ = hidden_temp_name(dir);
-            fd = ::open(temp_path_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
-            if (fd < 0 && errno != EEXIST) throw_errno("creating a file in " + dir.string());
+            temp_name_ = hidden_temp_name();
+            fd = ::openat(dir_->get(), temp_name_.c_str(),
+                          O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0644);
+            if (fd < 0 && errno != EEXIST) {
+                temp_name_.clear();
+                throw_errno("creating a file in " + shown);
+            }
         }
-        if (fd < 0) throw Error("cannot create a temporary file in " + dir.string());
+        if (fd < 0) {
+            temp_name_.clear();
+            throw Error("cannot create a temporary file in " + shown);
+        }
     }
     fd_ = std::make_shared<FileDescriptor>(fd);
 }
 
 AtomicFile::~AtomicFile() {
-    if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+    if (!committed_ && !temp_name_.empty()) ::unlinkat(dir_->get(), temp_name_.c_str(), 0);
 }
 
 void AtomicFile::write(const void* buf, size_t n) {
@@ -208,43 +230,84 @@ void AtomicFile::sync() {
 void AtomicFile::prepare() {
     if (prepared_) return;
     sync();
-    std::filesystem::path dir = final_path_.parent_path();
-    if (dir.empty()) dir = ".";
-    const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
-    const size_t length = final_path_.filename().string().size();
-    if (name_max > 0 && length > static_cast<size_t>(name_max)) {
-        throw Error(final_path_.string() + ": file name too long (" + std::to_string(length) +
-                    " bytes; at most " + std::to_string(name_max) + " in " + dir.string() + ")");
+    std::string shown = final_path_.parent_path().string();
+    if (shown.empty()) shown = ".";
+    const long name_max = ::fpathconf(dir_->get(), _PC_NAME_MAX);
+    if (name_max > 0 && name_.size() > static_cast<size_t>(name_max)) {
+        throw Error(final_path_.string() + ": file name too long (" + std::to_string(name_.size()) +
+                    " bytes; at most " + std::to_string(name_max) + " in " + shown + ")");
     }
-    if (temp_path_.empty()) {
+    if (temp_name_.empty()) {
         // Link the anonymous file under a temp name; commit() renames it over the target
         // (linkat alone cannot replace an existing file).
-        std::string proc = "/proc/self/fd/" + std::to_string(fd_->get());
+        const std::string proc = "/proc/self/fd/" + std::to_string(fd_->get());
         for (int attempt = 0; attempt < 100; ++attempt) {
-            temp_path_ = hidden_temp_name(dir);
-            if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp_path_.c_str(), AT_SYMLINK_FOLLOW) ==
+            std::string name = hidden_temp_name();
+            if (::linkat(AT_FDCWD, proc.c_str(), dir_->get(), name.c_str(), AT_SYMLINK_FOLLOW) ==
                 0) {
+                temp_name_ = std::move(name);
                 break;
             }
-            if (errno != EEXIST) {
-                temp_path_.clear();
-                throw_errno("linking " + final_path_.string());
-            }
+            if (errno != EEXIST) throw_errno("linking " + final_path_.string());
         }
+        if (temp_name_.empty()) throw Error("cannot link " + final_path_.string());
     }
     prepared_ = true;
 }
 
 void AtomicFile::commit() {
     prepare();
-    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    if (::renameat(dir_->get(), temp_name_.c_str(), dir_->get(), name_.c_str()) != 0) {
         int err = errno;
-        ::unlink(temp_path_.c_str());
-        temp_path_.clear();
+        ::unlinkat(dir_->get(), temp_name_.c_str(), 0);
+        temp_name_.clear();
         errno = err;
         throw_errno("renaming into " + final_path_.string());
     }
     committed_ = true;
+}
+
+std::shared_ptr<FileDescriptor> open_directory_below(const std::filesystem::path& dir,
+                                                     const std::filesystem::path& sub) {
+    const std::filesystem::path root = dir.empty() ? "." : dir;
+    auto fd =
+        std::make_shared<FileDescriptor>(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd->valid()) {
+        if (errno == ENOTDIR)
+            throw Error("output directory " + root.string() + " is not a directory");
+        throw_errno("output directory " + root.string());
+    }
+    std::filesystem::path shown = root;
+    for (const auto& part : sub.relative_path()) {
+        const std::string name = part.string();
+        if (name.empty() || name == ".") continue;
+        if (name == "..") throw Error(shown.string() + ": \"..\" in an output path");
+        shown /= name;
+        if (::mkdirat(fd->get(), name.c_str(), 0777) != 0 && errno != EEXIST)
+            throw_errno("creating " + shown.string());
+        auto next = std::make_shared<FileDescriptor>(
+            ::openat(fd->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!next->valid()) {
+            const int err = errno;
+            struct stat st {};
+            if (::fstatat(fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode)) {
+                throw Error(shown.string() +
+                            " is a symbolic link, not a directory: nothing is written through it");
+            }
+            errno = err;
+            throw_errno(shown.string());
+        }
+        fd = std::move(next);
+    }
+    return fd;
+}
+
+FileDescriptor open_regular_file_at(const FileDescriptor& dir, const std::string& name) {
+    FileDescriptor fd(::openat(dir.get(), name.c_str(),
+                               O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (fd.valid() && !is_regular_file(fd.get())) return FileDescriptor();
+    return fd;
 }
 
 FileDescriptor make_scratch_file() {

@@ -83,10 +83,17 @@ bool write_to_pipe(int fd, std::string_view data);
 void write_fully(int fd, const void* buf, size_t n, const std::string& name);
 
 // An output file invisible until commit(): an anonymous O_TMPFILE where the filesystem has
-// it, else a hidden temp name; destroyed without commit, nothing is left behind.
+// it, else a hidden temp name; destroyed without commit, nothing is left behind. Its
+// directory is opened once, when it is made: every later step (the temporary name, the
+// rename, a sibling such as its signature) happens through that descriptor, so a link
+// planted in the path meanwhile cannot send the file anywhere else.
 class AtomicFile final : public Writer {
   public:
+    // In the directory `final_path` names (followed as given: the caller's own path).
     explicit AtomicFile(std::filesystem::path final_path);
+    // In the open directory `dir`, named `final_path.filename()`; `final_path` is how
+    // messages name it.
+    AtomicFile(std::shared_ptr<FileDescriptor> dir, std::filesystem::path final_path);
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
     ~AtomicFile() override;
@@ -105,10 +112,15 @@ class AtomicFile final : public Writer {
     // Prepares, then moves the file into place, replacing any file of that name.
     void commit();
     [[nodiscard]] const std::filesystem::path& path() const { return final_path_; }
+    // The directory it goes to, open.
+    [[nodiscard]] const std::shared_ptr<FileDescriptor>& directory() const { return dir_; }
 
   private:
+    void create();
+    std::shared_ptr<FileDescriptor> dir_;
     std::filesystem::path final_path_;
-    std::filesystem::path temp_path_;  // empty when anonymous
+    std::string name_;       // final_path_'s file name, in dir_
+    std::string temp_name_;  // in dir_; empty while anonymous
     std::shared_ptr<FileDescriptor> fd_;
     bool synced_ = false;
     bool prepared_ = false;
@@ -117,6 +129,14 @@ class AtomicFile final : public Writer {
     uint64_t written_ = 0;
     uint64_t writeback_started_ = 0;
 };
+
+// DIR/SUB (SUB relative, possibly several levels) opened as a directory, each missing level
+// made, no level followed if it is a symbolic link (an error naming it): a directory others
+// may write cannot redirect what is written below it. DIR itself is followed as given.
+std::shared_ptr<FileDescriptor> open_directory_below(const std::filesystem::path& dir,
+                                                     const std::filesystem::path& sub);
+// A regular file NAME in the open directory, opened as open_regular_file does.
+FileDescriptor open_regular_file_at(const FileDescriptor& dir, const std::string& name);
 
 // An unnamed scratch file (deleted on close) in TMPDIR, for spooling non-seekable input.
 FileDescriptor make_scratch_file();

@@ -6,6 +6,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -164,7 +165,8 @@ TEST_F(PublishTest, OneReferenceSpelledTwoWaysReplacesItsOwnAci) {
     EXPECT_NE(read(dir_.path() / "app.aci").find("new app.aci"), std::string::npos);
     // The same repository pulled by digest is another reference: refused.
     const std::string by_digest = "docker.io/foo/app@sha256:" + std::string(64, 'a');
-    EXPECT_EQ(error_of([&] { check_same_source(dir_.path() / "app.aci", by_digest); }),
+    FileDescriptor dir(::open(dir_.path().c_str(), O_RDONLY | O_DIRECTORY));
+    EXPECT_EQ(error_of([&] { check_same_source(dir, dir_.path() / "app.aci", by_digest); }),
               (dir_.path() / "app.aci").string() + " was made from docker.io/foo/app:1; " +
                   by_digest +
                   " maps to the same file and does not replace it (convert one of them into "

@@ -195,6 +195,24 @@ foo-app-1-linux-amd64.aci.asc" ] && gpg --batch --verify shards/foo-app-1-linux-
   fi
 done
 
+# A discovery site nests ACIs in directories others sharing the site may write: a link
+# planted there sends nothing anywhere else, for a new image or an unchanged one.
+for state in new unchanged; do
+  make_victim
+  before=$(sums victim)
+  rm -rf site && mkdir site
+  if [ $state = unchanged ]; then
+    d2a -q -o site --discovery-url https://mirror.example/ --sign-key "$fpr" app.tar > /dev/null
+    rm -rf site/mirror.example/foo
+  fi
+  ln -s "$WORK/victim" site/mirror.example/foo 2> /dev/null || { mkdir -p site/mirror.example && ln -s "$WORK/victim" site/mirror.example/foo; }
+  set +e; d2a -q -o site --discovery-url https://mirror.example/ --sign-key "$fpr" app.tar > /dev/null 2> err; rc=$?; set -e
+  [ $rc = 1 ] && [ "$(cat err)" = "Error: site/mirror.example/foo is a symbolic link, not a directory: nothing is written through it" ] &&
+    [ "$(sums victim)" = "$before" ] &&
+    pass "a link planted in a discovery site's tree ($state image): refused, nothing written through it" ||
+    fail "site link ($state): rc=$rc $(cat err); victim: $(ls -A victim)"
+done
+
 # --- 4. names at the NAME_MAX boundary: never an ACI without its signature ---
 for total in 234 235 236 239 240 251 252 255; do
   rm -rf long && mkdir long
