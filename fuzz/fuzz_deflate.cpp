@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "aci/deflate_encoder.hpp"
+#include "codec/deflate_encoder.hpp"
 #include "support/inflate_raw.hpp"
 
 // Input: where to cut (2 bytes, big-endian, modulo the rest's length), then the bytes; the

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "aci/converter.hpp"
+#include "pipeline/converter.hpp"
 #include "source/source.hpp"
 #include "util/error.hpp"
 

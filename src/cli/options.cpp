@@ -6,7 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "image/platform.hpp"
-#include "aci/discovery_site.hpp"
+#include "publish/discovery_site.hpp"
 #include "util/error.hpp"
 
 namespace d2a::cli {

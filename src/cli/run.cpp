@@ -11,7 +11,7 @@
 #include <set>
 
 #include "aci/manifest.hpp"
-#include "aci/signer.hpp"
+#include "publish/signer.hpp"
 #include "cli/cli.hpp"
 #include "cli/interrupts.hpp"
 #include "cli/progress.hpp"

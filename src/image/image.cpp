@@ -1,6 +1,6 @@
 #include "image/image.hpp"
 
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 
 namespace d2a {
 

@@ -11,7 +11,7 @@
 #include "image/config.hpp"
 #include "image/reference.hpp"
 #include "util/digest.hpp"
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 #include "util/limits.hpp"
 #include "util/stream.hpp"
 

@@ -2,7 +2,7 @@
 
 #include "aci/inspect.hpp"
 #include "aci/manifest.hpp"
-#include "aci/publish.hpp"
+#include "publish/publish.hpp"
 #include "util/error.hpp"
 
 namespace d2a {

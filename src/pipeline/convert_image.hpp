@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "aci/converter.hpp"
-#include "aci/signer.hpp"
+#include "pipeline/converter.hpp"
+#include "publish/signer.hpp"
 #include "image/image.hpp"
 #include "pipeline/output_claims.hpp"
 #include "source/registry_source.hpp"

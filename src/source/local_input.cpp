@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "source/source.hpp"
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 #include "util/error.hpp"
 
 namespace d2a {

@@ -4,7 +4,7 @@
 #include <zstd.h>
 
 #include "support/layer_builder.hpp"
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 #include "util/error.hpp"
 
 namespace d2a {

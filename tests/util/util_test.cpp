@@ -9,7 +9,7 @@
 #include "image/image.hpp"
 #include "util/path.hpp"
 #include "source/bundle.hpp"
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 #include "util/digest.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"

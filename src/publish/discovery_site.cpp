@@ -1,4 +1,4 @@
-#include "aci/discovery_site.hpp"
+#include "publish/discovery_site.hpp"
 
 #include <algorithm>
 #include <map>
@@ -7,8 +7,8 @@
 
 #include "aci/inspect.hpp"
 #include "aci/naming.hpp"
-#include "aci/publish.hpp"
-#include "aci/signer.hpp"
+#include "publish/publish.hpp"
+#include "publish/signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 

@@ -1,4 +1,4 @@
-#include "aci/signer.hpp"
+#include "publish/signer.hpp"
 
 #include <gpgme.h>
 #include <sys/socket.h>

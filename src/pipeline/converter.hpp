@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "aci/compressor.hpp"
-#include "aci/discovery_site.hpp"
+#include "aci/result.hpp"
+#include "codec/compressor.hpp"
 #include "flatten/flattener.hpp"
 #include "image/image.hpp"
+#include "publish/discovery_site.hpp"
 #include "util/file.hpp"
 #include "util/limits.hpp"
 
@@ -30,23 +31,6 @@ struct ConvertOptions {
     // whole tar is about a sixth of a big conversion's CPU, so it is not done by default.
     bool image_id = false;
     [[nodiscard]] std::string name_prefix() const { return site ? site->prefix : ""; }
-};
-
-struct ConvertResult {
-    std::filesystem::path path;
-    // The complete ACI, not yet under `path`: publish() puts it there (with its signature).
-    std::unique_ptr<AtomicFile> file;
-    // "sha512-<hex>" of the uncompressed ACI tar, as rkt computes it (if options.image_id)
-    std::string image_id;
-    nlohmann::json manifest;
-    uint64_t tar_bytes = 0;
-    uint64_t file_bytes = 0;
-    FlattenStats stats;
-    // Where the time went (for --debug): reading layer headers, writing the ACI (layers
-    // streamed, tar, hashing, compression), and flushing it to disk.
-    std::chrono::milliseconds scan_time{0};
-    std::chrono::milliseconds write_time{0};
-    std::chrono::milliseconds sync_time{0};
 };
 
 // Where an ACI named `file_name` is written: in the output directory ("." as given).

@@ -15,7 +15,7 @@
 #include <span>
 #include <vector>
 
-#include "aci/deflate_encoder.hpp"
+#include "codec/deflate_encoder.hpp"
 
 struct libdeflate_compressor;
 

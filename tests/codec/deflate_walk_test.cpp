@@ -1,4 +1,4 @@
-#include "aci/deflate_walk.hpp"
+#include "codec/deflate_walk.hpp"
 
 #include <gtest/gtest.h>
 #include <libdeflate.h>

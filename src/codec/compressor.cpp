@@ -1,4 +1,4 @@
-#include "aci/compressor.hpp"
+#include "codec/compressor.hpp"
 
 #include <zlib.h>
 
@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "aci/gzip_block.hpp"
+#include "codec/gzip_block.hpp"
 #include "util/error.hpp"
 #include "util/threads.hpp"
 

@@ -1,4 +1,4 @@
-#include "aci/converter.hpp"
+#include "pipeline/converter.hpp"
 
 #include <sys/stat.h>
 

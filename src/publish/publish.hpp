@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "aci/converter.hpp"
+#include "aci/result.hpp"
 #include "aci/inspect.hpp"
-#include "aci/signer.hpp"
+#include "publish/signer.hpp"
 
 namespace d2a {
 

@@ -1,4 +1,4 @@
-#include "aci/deflate_encoder.hpp"
+#include "codec/deflate_encoder.hpp"
 
 #include <algorithm>
 #include <cstring>

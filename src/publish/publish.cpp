@@ -1,4 +1,4 @@
-#include "aci/publish.hpp"
+#include "publish/publish.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,4 +1,4 @@
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 
 #include <isa-l/igzip_lib.h>
 #include <lzma.h>

@@ -1,4 +1,4 @@
-#include "aci/compressor.hpp"
+#include "codec/compressor.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -6,10 +6,10 @@
 #include <random>
 #include <span>
 
-#include "aci/deflate_encoder.hpp"
-#include "aci/gzip_block.hpp"
+#include "codec/deflate_encoder.hpp"
+#include "codec/gzip_block.hpp"
 #include "support/helpers.hpp"
-#include "util/decompress.hpp"
+#include "codec/decompress.hpp"
 
 namespace d2a {
 namespace {

@@ -2,7 +2,7 @@
 // scan, and the passes after it read the scan's copy; without room for that copy, every
 // pass reads the source again, and the ACI is the same. And the rkt image ID, computed
 // only when asked for.
-#include "aci/converter.hpp"
+#include "pipeline/converter.hpp"
 
 #include <gtest/gtest.h>
 #include <libdeflate.h>

@@ -1,4 +1,4 @@
-#include "aci/gzip_block.hpp"
+#include "codec/gzip_block.hpp"
 
 #include <libdeflate.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "aci/deflate_walk.hpp"
+#include "codec/deflate_walk.hpp"
 #include "util/error.hpp"
 
 namespace d2a {

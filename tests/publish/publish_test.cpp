@@ -2,7 +2,7 @@
 // made and checked, before the first rename; a failure part-way (a signer that fails on the
 // second file, a name one byte too long, an ACI of another image in place) leaves the
 // previous files byte for byte.
-#include "aci/publish.hpp"
+#include "publish/publish.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

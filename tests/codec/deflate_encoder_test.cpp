@@ -1,4 +1,4 @@
-#include "aci/deflate_encoder.hpp"
+#include "codec/deflate_encoder.hpp"
 
 #include <gtest/gtest.h>
 #include <libdeflate.h>
@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "aci/gzip_block.hpp"
+#include "codec/gzip_block.hpp"
 #include "support/helpers.hpp"
 #include "support/inflate_raw.hpp"
 
