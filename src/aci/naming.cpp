@@ -31,8 +31,10 @@ std::string sanitize(std::string_view s, std::string_view separators, char repla
 
 }  // namespace
 
+// What appc's SanitizeACIdentifier does: anything else becomes '_' ("127.0.0.1:5000/a" is
+// "127.0.0.1_5000/a", as rkt and the Go original name it).
 std::string sanitize_ac_identifier(std::string_view s) {
-    return sanitize(s, "-._~/", '-');
+    return sanitize(s, "-._~/", '_');
 }
 
 std::string sanitize_ac_name(std::string_view s) {
@@ -49,8 +51,9 @@ std::string aci_file_name(std::string_view name, std::string_view version, std::
             // Parts come from images: a NUL would cut the name, '/' or ".." leave the
             // directory, control characters hide it. Only what AC identifiers and Docker
             // tags allow gets through ('/' of a name becomes '-').
-            bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == '~' || c == '-' || c == '/';
+            bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '~' || c == '-' ||
+                        c == '/';
             if (!safe) throw Error("cannot make a file name of \"" + std::string(part) + "\"");
             out += (c == '/' && !keep_slashes) ? '-' : c;
         }

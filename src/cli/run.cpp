@@ -11,11 +11,11 @@
 #include <set>
 
 #include "aci/manifest.hpp"
-#include "publish/signer.hpp"
 #include "cli/cli.hpp"
 #include "cli/interrupts.hpp"
 #include "cli/progress.hpp"
 #include "pipeline/convert_image.hpp"
+#include "publish/signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
@@ -236,6 +236,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
             err << "Error: " << e.what() << "\n";
             return 1;
         }
+        // Before any image: a mirror whose every signature rkt refuses is worth a line.
+        if (auto why = signer->rkt_cannot_verify()) err << "warning: " << *why << "\n";
     }
     PipelineOptions pipeline =
         pipeline_options(options, progress.get(), signer ? &*signer : nullptr);

@@ -61,7 +61,9 @@ std::string appc_arch(const std::string& architecture, const std::string& varian
     std::string a = normalize_arch(architecture, v);
     if (a == "386") return "i386";
     if (a == "arm64") return "aarch64";
-    if (a == "arm") return v == "v6" || v == "v5" ? "armv6l" : "armv7l";
+    // appc's ToAppcOSArch: linux/arm with no variant is armv6l, as with v6 (and v5, which
+    // runs the same code); v7 and later are armv7l.
+    if (a == "arm") return v.empty() || v == "v6" || v == "v5" ? "armv6l" : "armv7l";
     return a;  // amd64, ppc64, ppc64le, s390x, ... as appc names them
 }
 

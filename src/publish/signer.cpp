@@ -207,7 +207,7 @@ Signer::Signer(SigningOptions options) : options_(std::move(options)) {
         }
         fingerprint_ = key->subkeys->fpr;
         MemoryReader probe("docker2aci signing check\n");
-        (void)sign(probe);
+        (void)sign(probe, &algorithm_);
     } catch (...) {  // stop what the failed check started; the error goes on
         if (stop_agent_) stop_agent(options_);
         throw;
@@ -223,6 +223,10 @@ void Signer::stop_started_agent() const {
 }
 
 std::string Signer::sign(Reader& data) const {
+    return sign(data, nullptr);
+}
+
+std::string Signer::sign(Reader& data, std::string* algorithm) const {
     Context ctx = new_context(options_, options_.passphrase_file ? &passphrase_ : nullptr);
     Key key = secret_key(ctx.get(), options_);
     check(gpgme_signers_add(ctx.get(), key.get()), "key " + options_.key_id);
@@ -230,9 +234,26 @@ std::string Signer::sign(Reader& data) const {
     Data in = data_from(data, callbacks);
     Data out = memory_buffer();
     check_signing(gpgme_op_sign(ctx.get(), in.get(), out.get(), GPGME_SIG_MODE_DETACH), options_);
+    if (algorithm) {
+        gpgme_sign_result_t result = gpgme_op_sign_result(ctx.get());
+        const char* name = result && result->signatures
+                               ? gpgme_pubkey_algo_name(result->signatures->pubkey_algo)
+                               : nullptr;
+        *algorithm = name ? name : "unknown";
+    }
     std::string signature = take_bytes(std::move(out));
     if (signature.empty()) throw Error("signing: key " + options_.key_id + ": empty signature");
     return signature;
+}
+
+std::optional<std::string> Signer::rkt_cannot_verify() const {
+    // rkt's OpenPGP code (Go's x/crypto/openpgp) verifies RSA, DSA and ECDSA signatures;
+    // EdDSA (Ed25519, gpg's default key on Debian 12) fails there with "unsupported
+    // feature: public key type: 22".
+    if (algorithm_ != "EdDSA") return std::nullopt;
+    return "key " + options_.key_id + " signs with " + algorithm_ +
+           ", which rkt cannot verify (\"unsupported feature: public key type: 22\"): sign "
+           "with an RSA key for rkt (gpg --quick-gen-key NAME rsa3072 sign)";
 }
 
 std::string Signer::export_public_key() const {

@@ -43,6 +43,8 @@ class Signer final : public DetachedSigner {
 
     [[nodiscard]] std::string sign(Reader& data) const override;
     [[nodiscard]] bool verifies(Reader& data, const std::string& signature) const override;
+    // Why rkt could not verify this key's signatures, if it could not (an EdDSA key).
+    [[nodiscard]] std::optional<std::string> rkt_cannot_verify() const;
     // The signing key's public key, ASCII-armored (for `rkt trust`).
     [[nodiscard]] std::string export_public_key() const;
 
@@ -50,6 +52,8 @@ class Signer final : public DetachedSigner {
     SigningOptions options_;
     std::string passphrase_;
     std::string fingerprint_;
+    std::string algorithm_;  // of the key's signatures, as GPGME names it ("RSA", "EdDSA")
+    std::string sign(Reader& data, std::string* algorithm) const;
     bool stop_agent_ = false;
 };
 

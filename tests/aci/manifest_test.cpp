@@ -14,7 +14,7 @@ TEST(Naming, Sanitize) {
     EXPECT_EQ(sanitize_ac_identifier("Mix3/Hello"), "mix3/hello");
     EXPECT_EQ(sanitize_ac_identifier("a__b"), "a_b");
     EXPECT_EQ(sanitize_ac_identifier("/lead/trail-"), "lead/trail");
-    EXPECT_EQ(sanitize_ac_identifier("localhost:5000/x"), "localhost-5000/x");
+    EXPECT_EQ(sanitize_ac_identifier("localhost:5000/x"), "localhost_5000/x");
     EXPECT_EQ(sanitize_ac_name("volume/var/log"), "volume-var-log");
     EXPECT_EQ(sanitize_ac_name("8000-8010/tcp"), "8000-8010-tcp");
 }
@@ -40,6 +40,17 @@ TEST(Naming, ImageNames) {
     n = aci_naming(registry);
     EXPECT_EQ(n.name, "registry-1.docker.io/library/busybox");
     EXPECT_EQ(n.file_name, "library-busybox-latest-linux-armv7l.aci");
+    // appc's table: arm without a variant is armv6l.
+    registry.config.variant = "";
+    EXPECT_EQ(aci_naming(registry).file_name, "library-busybox-latest-linux-armv6l.aci");
+    registry.config.variant = "v6";
+    EXPECT_EQ(aci_naming(registry).file_name, "library-busybox-latest-linux-armv6l.aci");
+    // A registry with a port: ':' becomes '_', as appc's SanitizeACIdentifier makes it.
+    Image local;
+    local.source_kind = "registry";
+    local.reference = Reference::parse("127.0.0.1:5000/team/app:1");
+    EXPECT_EQ(aci_naming(local).name, "127.0.0.1_5000/team/app");
+    EXPECT_EQ(aci_naming(local).file_name, "team-app-1-linux-amd64.aci");
     Image quay;
     quay.source_kind = "registry";
     quay.reference = Reference::parse("quay.io/foo/bar:2");

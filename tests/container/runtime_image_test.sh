@@ -56,7 +56,7 @@ echo "holds the binary, CA certificates and gpg; no compiler, headers or sources
 python3 "$repo/testdata/make_sample.py" hello "$root/tmp/hello.tar"
 export GNUPGHOME=$root/tmp/gpg
 mkdir -m 700 "$GNUPGHOME"
-gpg --batch --quiet --passphrase '' --quick-gen-key mirror@example.invalid ed25519 sign never 2> /dev/null
+gpg --batch --quiet --passphrase '' --quick-gen-key mirror@example.invalid rsa2048 sign never 2> /dev/null
 gpgconf --kill gpg-agent
 mkdir "$root/tmp/out"
 chown -R 10001:10001 "$root/tmp/gpg" "$root/tmp/out"

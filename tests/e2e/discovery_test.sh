@@ -8,7 +8,7 @@ source "$TESTS_DIR/registry_lib.sh"
 export GNUPGHOME="$WORK/gnupg"
 mkdir -m 700 "$GNUPGHOME"
 trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_servers; cleanup' EXIT
-gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' ed25519 sign never 2> /dev/null
+gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
 fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
 
 python3 - "$REPO_DIR/testdata" <<'PY'

@@ -61,9 +61,9 @@ for jobs in 1 2 2 2; do
 done
 
 # --- the previous ACI and signature survive a failed run ---
-gpg --batch --quiet --passphrase '' --quick-gen-key 'signer <signer@example.invalid>' ed25519 sign never 2> /dev/null
+gpg --batch --quiet --passphrase '' --quick-gen-key 'signer <signer@example.invalid>' rsa2048 sign never 2> /dev/null
 gpg --batch --quiet --passphrase secret --pinentry-mode loopback \
-  --quick-gen-key 'locked <locked@example.invalid>' ed25519 sign never 2> /dev/null
+  --quick-gen-key 'locked <locked@example.invalid>' rsa2048 sign never 2> /dev/null
 fpr=$(gpg --with-colons --list-secret-keys signer@example.invalid | awk -F: '/^fpr/ {print $10; exit}')
 mkdir site
 aci=site/mix3-hello-latest-linux-amd64.aci

@@ -64,7 +64,7 @@ aci="out/mix3-hello-latest-linux-amd64.aci"
 config_digest=$(skopeo inspect --tls-verify=false --raw docker://$P/mix3/hello:latest | jq -r .config.digest)
 [ "$(manifest_of $aci | jq -r '.annotations[] | select(.name=="appc.io/docker/imageid") | .value')" = "$config_digest" ] &&
   pass "imageid is the config digest" || fail "imageid"
-[ "$(manifest_of $aci | jq -r .name)" = "127.0.0.1-$plain_PORT/mix3/hello" ] && pass "name keeps the registry host" || fail "name $(manifest_of $aci | jq -r .name)"
+[ "$(manifest_of $aci | jq -r .name)" = "127.0.0.1_$plain_PORT/mix3/hello" ] && pass "name keeps the registry host" || fail "name $(manifest_of $aci | jq -r .name)"
 same_as_archive $aci "schema2 by tag"
 [ "$(grep -c '^Downloaded sha256:' progress)" = 2 ] && pass "one progress line per layer" || fail "progress: $(cat progress)"
 # On a terminal: a bar per layer, redrawn in place.
