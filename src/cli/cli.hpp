@@ -48,8 +48,6 @@ struct CliOptions {
 // The references to convert: the IMAGE arguments, then --batch lines (blank lines and
 // # comments skipped), then the --shard slice of them.
 std::vector<std::string> collect_references(const CliOptions& options);
-// Which shard (0..n-1) a reference belongs to: stable whatever else the batch holds.
-uint64_t shard_of(const std::string& reference, uint64_t n);
 
 // Throws UsageError for bad flags. Go-style single-dash long flags (-nosquash,
 // -compression=none) are accepted, as the original tool's flag package did.

@@ -6,6 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "image/platform.hpp"
+#include "pipeline/batch.hpp"
 #include "publish/discovery_site.hpp"
 #include "util/error.hpp"
 
@@ -127,7 +128,8 @@ std::string usage_text() {
            "\nExamples:\n"
            "  docker save myapp:1.0 | docker2aci -\n"
            "  docker2aci --image mix3/hello:latest images.tar\n"
-           "  echo \"$PASS\" | docker2aci --username me --password-stdin docker://quay.io/me/app:1.0\n"
+           "  echo \"$PASS\" | docker2aci --username me --password-stdin "
+           "docker://quay.io/me/app:1.0\n"
            "\nExit status: 0 success, 1 conversion error, 2 usage error.\n";
 }
 
@@ -156,7 +158,8 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.parallel = r["parallel"].as<int>();
         if (r.count("batch")) o.batch_files = r["batch"].as<std::vector<std::string>>();
         if (std::count(o.batch_files.begin(), o.batch_files.end(), "-") +
-                std::count(o.images.begin(), o.images.end(), "-") > 1) {
+                std::count(o.images.begin(), o.images.end(), "-") >
+            1) {
             throw UsageError("standard input (-) can be read once: as an image or as a batch file");
         }
         o.jobs = r["jobs"].as<int>();
@@ -165,8 +168,7 @@ CliOptions parse_args(int argc, const char* const* argv) {
         if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
-        if (r.count("passphrase-file"))
-            o.passphrase_file = r["passphrase-file"].as<std::string>();
+        if (r.count("passphrase-file")) o.passphrase_file = r["passphrase-file"].as<std::string>();
         if ((o.gpg_home || o.passphrase_file) && !o.sign_key)
             throw UsageError(std::string(o.gpg_home ? "--gpg-home" : "--passphrase-file") +
                              " needs --sign-key");
@@ -226,15 +228,6 @@ CliOptions parse_args(int argc, const char* const* argv) {
     return o;
 }
 
-uint64_t shard_of(const std::string& reference, uint64_t n) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and machines
-    for (unsigned char c : reference) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    return h % n;
-}
-
 std::vector<std::string> collect_references(const CliOptions& options) {
     std::vector<std::string> refs = options.images;
     for (const auto& file : options.batch_files) {
@@ -259,13 +252,7 @@ std::vector<std::string> collect_references(const CliOptions& options) {
             refs.push_back(line.substr(a, b - a + 1));
         }
     }
-    if (options.shard) {
-        std::vector<std::string> mine;
-        for (const auto& r : refs) {
-            if (shard_of(r, options.shard->second) == options.shard->first) mine.push_back(r);
-        }
-        refs = std::move(mine);
-    }
+    if (options.shard) refs = select_shard(refs, options.shard->first, options.shard->second);
     return refs;
 }
 

@@ -1,25 +1,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <ostream>
-#include <set>
 
 #include "aci/manifest.hpp"
 #include "cli/cli.hpp"
 #include "cli/interrupts.hpp"
 #include "cli/progress.hpp"
-#include "pipeline/convert_image.hpp"
+#include "pipeline/batch.hpp"
 #include "publish/signer.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
-#include "util/threads.hpp"
 #include "version.hpp"
 
 namespace d2a::cli {
@@ -28,13 +25,6 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-struct Outcome {
-    std::string reference;
-    std::string error;  // empty on success
-    std::optional<ImageOutcome> image;
-    [[nodiscard]] bool ok() const { return error.empty(); }
-};
 
 std::string quoted(const std::string& s) {
     return json(s).dump();
@@ -64,7 +54,7 @@ void print_report(std::ostream& out, const std::vector<ConvertResult>& results) 
     for (const auto& each : results) out << each.path.string() << "\n";
 }
 
-json json_base(const Outcome& o) {
+json json_base(const BatchOutcome& o) {
     json j;
     j["reference"] = o.reference;
     if (o.image) {
@@ -77,7 +67,7 @@ json json_base(const Outcome& o) {
     return j;
 }
 
-void report(std::ostream& out, std::ostream& err, const CliOptions& options, const Outcome& o,
+void report(std::ostream& out, std::ostream& err, const CliOptions& options, const BatchOutcome& o,
             bool several) {
     if (options.json) {
         if (!o.ok()) {
@@ -158,31 +148,6 @@ void print_debug(std::ostream& err, const std::string& ref, const ImageOutcome& 
     err << "debug: " << ref << " done in " << elapsed.count() << " ms\n";
 }
 
-Outcome convert_one(const std::string& ref, size_t index, const CliOptions& cli,
-                    const PipelineOptions& options, OutputClaims& claims, std::ostream& err,
-                    std::mutex& err_mutex) {
-    Outcome o;
-    o.reference = ref;
-    try {
-        auto start = Clock::now();
-        o.image = convert_image(ref, options, &claims, index);
-        if (cli.debug) {
-            std::lock_guard lock(err_mutex);
-            print_debug(
-                err, ref, *o.image,
-                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start));
-        }
-    } catch (const Error& e) {
-        o.error = e.what();
-    } catch (const std::bad_alloc&) {
-        o.error = "out of memory";
-    } catch (const std::exception& e) {
-        o.error = std::string("internal: ") + e.what();
-    }
-    if (!o.ok()) o.image.reset();
-    return o;
-}
-
 // --username's password: a line of standard input, or DOCKER2ACI_PASSWORD (never a flag,
 // which other users could read in the process list).
 std::optional<std::string> read_password(const CliOptions& options) {
@@ -220,7 +185,6 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         return 0;
     }
     std::mutex err_mutex;
-    std::mutex out_mutex;
     // Live bars only for one image at a time on a terminal; lines otherwise.
     std::unique_ptr<DownloadObserver> progress;
     if (!options.quiet) {
@@ -256,38 +220,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         pipeline.registry.credentials.password = *password;
     }
     const bool several = refs.size() > 1 || !options.batch_files.empty();
-    std::atomic<size_t> next{0};
-    std::atomic<bool> all_ok{true};
-    OutputClaims claims;
-    std::mutex progress_mutex;
-    std::set<size_t> in_progress;  // indexes into refs
-    auto worker = [&] {
-        for (;;) {
-            size_t i = next++;
-            if (i >= refs.size()) return;
-            {
-                std::lock_guard lock(progress_mutex);
-                in_progress.insert(i);
-            }
-            Outcome o = convert_one(refs[i], i, options, pipeline, claims, err, err_mutex);
-            if (!o.ok()) all_ok = false;
-            std::scoped_lock lock(out_mutex, err_mutex, progress_mutex);
-            report(out, err, options, o, several);
-            out << std::flush;
-            in_progress.erase(i);
-        }
-    };
+    Batch batch(refs, BatchOptions{pipeline, options.jobs});
     // Only for the process's own streams: a program calling run() keeps its signals.
     std::optional<InterruptWatcher> interrupts;
     if (&out == &std::cout && &err == &std::cerr) {
         interrupts.emplace([&](int signal) {
-            // The locks are kept until the process exits: no other line may follow.
-            out_mutex.lock();
+            // The batch reports nothing more, nor does progress; each image in progress
+            // gets its line. (The locks are kept until the process exits.)
+            std::vector<BatchOutcome> stopped = batch.stop_reporting();
             err_mutex.lock();
-            progress_mutex.lock();
-            for (size_t i : in_progress) {
-                Outcome o;
-                o.reference = refs[i];
+            for (BatchOutcome& o : stopped) {
                 o.error = std::string("interrupted by SIG") + sigabbrev_np(signal) +
                           " before it was converted";
                 report(out, err, options, o, several);
@@ -297,18 +239,17 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
             if (signer) signer->stop_started_agent();
         });
     }
-    run_parallel(
-        std::min<size_t>(static_cast<size_t>(options.jobs), std::max<size_t>(refs.size(), 1)),
-        worker);
-    if (options.convert.site) {
-        // After every image, so that the list holds them all (and those of earlier runs).
-        try {
-            write_discovery_pages(options.convert.output_dir, *options.convert.site,
-                                  signer ? &*signer : nullptr);
-        } catch (const Error& e) {
-            err << "Error: discovery pages: " << e.what() << "\n";
-            return 1;
-        }
+    bool all_ok = false;
+    try {
+        all_ok = batch.run([&](const BatchOutcome& o) {
+            std::lock_guard lock(err_mutex);  // progress lines share stderr
+            if (options.debug && o.ok()) print_debug(err, o.reference, *o.image, o.elapsed);
+            report(out, err, options, o, several);
+            out << std::flush;
+        });
+    } catch (const Error& e) {
+        err << "Error: " << e.what() << "\n";
+        return 1;
     }
     return all_ok ? 0 : 1;
 }

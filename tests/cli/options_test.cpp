@@ -35,11 +35,5 @@ TEST(Options, GoSpellingsAndFlagsAfterTheImage) {
     EXPECT_THROW(parse({"--jobs", "0", "img.tar"}), UsageError);
 }
 
-TEST(Options, ShardsSplitABatchStably) {
-    // The same reference lands in the same shard whatever else the batch holds.
-    EXPECT_EQ(shard_of("docker://a/b:1", 7), shard_of("docker://a/b:1", 7));
-    EXPECT_LT(shard_of("docker://a/b:1", 7), 7u);
-}
-
 }  // namespace
 }  // namespace d2a::cli
