@@ -100,7 +100,7 @@ AciNaming aci_naming(const Image& image, const std::string& name_prefix) {
     std::string path;
     if (image.reference) {
         const Reference& r = *image.reference;
-        if (image.source_kind == "registry") {
+        if (image.source_kind == SourceKind::registry) {
             n.name = r.registry() + "/" + r.repository();
             path = r.repository();
         } else {

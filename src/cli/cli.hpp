@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "pipeline/converter.hpp"
-#include "source/source.hpp"
+#include "source/options.hpp"
 #include "util/error.hpp"
 
 namespace d2a::cli {

@@ -143,7 +143,7 @@ void print_debug(std::ostream& err, const std::string& ref, const ImageOutcome& 
                 << r.write_time.count() << " ms, sync " << r.sync_time.count() << " ms\n";
         }
     }
-    if (image.image.source_kind == "registry")
+    if (image.image.source_kind == SourceKind::registry)
         err << "debug: " << image.blobs_downloaded << " blob(s) downloaded\n";
     err << "debug: " << ref << " done in " << elapsed.count() << " ms\n";
 }

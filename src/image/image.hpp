@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "codec/decompress.hpp"
 #include "image/config.hpp"
 #include "image/reference.hpp"
 #include "util/digest.hpp"
-#include "codec/decompress.hpp"
 #include "util/limits.hpp"
 #include "util/stream.hpp"
 
@@ -25,6 +25,9 @@ struct LayerSource {
     std::optional<Digest> diff_id;  // checked against the decompressed tar
 };
 
+// Where an image was read from; the registry's images are named with its host.
+enum class SourceKind { docker_archive, oci_layout, registry };
+
 struct Image {
     std::optional<Reference> reference;  // the tag the image was picked by or stored under
     std::string fallback_name;           // name to use when there is no reference
@@ -32,7 +35,7 @@ struct Image {
     std::string image_id;  // config digest, or the legacy image id
     ImageConfig config;
     std::vector<LayerSource> layers;  // bottom first
-    std::string source_kind;          // "docker-archive", "oci-layout", "registry"
+    SourceKind source_kind = SourceKind::docker_archive;
     // For a conversion that gives up while layers are being read: ends the source's
     // pending work (downloads), so that reads waiting on it fail at once. Empty when
     // reads never wait on the source.

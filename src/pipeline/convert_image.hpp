@@ -17,6 +17,7 @@
 #include "publish/signer.hpp"
 #include "image/image.hpp"
 #include "pipeline/output_claims.hpp"
+#include "source/local_input.hpp"
 #include "source/registry_source.hpp"
 
 namespace d2a {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "source/source.hpp"
+#include "source/common.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 

@@ -8,7 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "source/source.hpp"
+#include "source/common.hpp"
+#include "source/docker_archive.hpp"
+#include "source/oci_layout.hpp"
+#include "source/options.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
@@ -86,7 +89,7 @@ Image load_manifest_json(const std::shared_ptr<const Bundle>& bundle, const Sour
     const json& entry = doc[chosen.indexes.front()];
 
     Image image;
-    image.source_kind = "docker-archive";
+    image.source_kind = SourceKind::docker_archive;
     image.fallback_name = fallback_name;
     image.reference = chosen.reference;
 
@@ -151,7 +154,7 @@ Image load_legacy(const std::shared_ptr<const Bundle>& bundle, const SourceOptio
     }
     const ImageSelection chosen = select_image(candidates, options.image, where);
     Image image;
-    image.source_kind = "docker-archive";
+    image.source_kind = SourceKind::docker_archive;
     image.fallback_name = fallback_name;
     image.reference = chosen.reference;
     std::string top = ids[chosen.indexes.front()];

@@ -6,7 +6,10 @@
 
 #include <filesystem>
 
-#include "source/source.hpp"
+#include "source/docker_archive.hpp"
+#include "source/local_input.hpp"
+#include "source/oci_layout.hpp"
+#include "source/options.hpp"
 #include "codec/decompress.hpp"
 #include "util/error.hpp"
 

@@ -5,7 +5,9 @@
 #include <set>
 
 #include "image/descriptor.hpp"
-#include "source/source.hpp"
+#include "source/common.hpp"
+#include "source/oci_layout.hpp"
+#include "source/options.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -153,7 +155,7 @@ Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceO
     std::string config_text = read_blob(*bundle, config, limits, "config");
 
     Image image;
-    image.source_kind = "oci-layout";
+    image.source_kind = SourceKind::oci_layout;
     image.fallback_name = fallback_name;
     image.reference = reference;
     image.manifest_digest = manifest.digest.str();

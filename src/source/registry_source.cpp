@@ -18,7 +18,7 @@
 #include "image/descriptor.hpp"
 #include "registry/client.hpp"
 #include "source/arriving_blob.hpp"
-#include "source/source.hpp"
+#include "source/common.hpp"
 #include "util/error.hpp"
 #include "util/file.hpp"
 #include "util/json.hpp"
@@ -295,7 +295,7 @@ RegistryPull::RegistryPull(const std::string& reference_text, PullOptions option
     }
 
     std::vector<Descriptor> descriptors;  // of the layer blobs
-    image_.source_kind = "registry";
+    image_.source_kind = SourceKind::registry;
     image_.reference = ref;
     image_.manifest_digest = manifest.digest.str();
     json doc = parse_metadata_json(manifest.body, what + " manifest");

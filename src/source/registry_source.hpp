@@ -10,9 +10,10 @@
 #include <string>
 
 #include "image/descriptor.hpp"
+#include "image/image.hpp"
 #include "registry/blob_cache.hpp"
 #include "registry/client.hpp"
-#include "source/source.hpp"
+#include "source/options.hpp"
 
 namespace d2a {
 

@@ -27,13 +27,13 @@ TEST(Naming, FileName) {
 
 TEST(Naming, ImageNames) {
     Image archive;
-    archive.source_kind = "docker-archive";
+    archive.source_kind = SourceKind::docker_archive;
     archive.reference = Reference::parse("mix3/hello:latest");
     auto n = aci_naming(archive);
     EXPECT_EQ(n.name, "mix3/hello");
     EXPECT_EQ(n.file_name, "mix3-hello-latest-linux-amd64.aci");
     Image registry;
-    registry.source_kind = "registry";
+    registry.source_kind = SourceKind::registry;
     registry.reference = Reference::parse("busybox");
     registry.config.architecture = "arm";
     registry.config.variant = "v7";
@@ -47,12 +47,12 @@ TEST(Naming, ImageNames) {
     EXPECT_EQ(aci_naming(registry).file_name, "library-busybox-latest-linux-armv6l.aci");
     // A registry with a port: ':' becomes '_', as appc's SanitizeACIdentifier makes it.
     Image local;
-    local.source_kind = "registry";
+    local.source_kind = SourceKind::registry;
     local.reference = Reference::parse("127.0.0.1:5000/team/app:1");
     EXPECT_EQ(aci_naming(local).name, "127.0.0.1_5000/team/app");
     EXPECT_EQ(aci_naming(local).file_name, "team-app-1-linux-amd64.aci");
     Image quay;
-    quay.source_kind = "registry";
+    quay.source_kind = SourceKind::registry;
     quay.reference = Reference::parse("quay.io/foo/bar:2");
     EXPECT_EQ(aci_naming(quay).name, "quay.io/foo/bar");
     EXPECT_EQ(aci_naming(quay).file_name, "foo-bar-2-linux-amd64.aci");
@@ -105,7 +105,7 @@ TEST(Manifest, Users) {
 
 TEST(Manifest, FullMappingIsDeterministic) {
     Image image;
-    image.source_kind = "docker-archive";
+    image.source_kind = SourceKind::docker_archive;
     image.reference = Reference::parse("mix3/hello:latest");
     image.image_id = "sha256:" + std::string(64, 'c');
     image.manifest_digest = "sha256:" + std::string(64, 'd');
@@ -143,7 +143,7 @@ TEST(Manifest, FullMappingIsDeterministic) {
 TEST(Manifest, CreatedOnlyWhenRfc3339) {
     auto created = [](const std::string& value) {
         Image image;
-        image.source_kind = "docker-archive";
+        image.source_kind = SourceKind::docker_archive;
         image.reference = Reference::parse("a/b:1");
         image.config.created = value;
         const auto manifest = build_manifest({&image, std::nullopt, ""});

@@ -60,7 +60,7 @@ TEST_F(ConvertImageTest, ConvertsThenFindsItUnchanged) {
     EXPECT_FALSE(first.skipped);
     EXPECT_EQ(first.results[0].manifest["name"], "lib/hello");
     EXPECT_EQ(first.results[0].manifest["app"]["exec"], nlohmann::json::array({"/hello"}));
-    EXPECT_EQ(first.image.source_kind, "docker-archive");
+    EXPECT_EQ(first.image.source_kind, SourceKind::docker_archive);
 
     const auto written = fs::last_write_time(aci);
     ImageOutcome again = convert_image(archive.string(), options_);

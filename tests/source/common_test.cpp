@@ -1,7 +1,7 @@
 // select_image: the one --image rule that docker save archives and OCI layouts share.
 #include <gtest/gtest.h>
 
-#include "source/source.hpp"
+#include "source/common.hpp"
 #include "support/helpers.hpp"
 
 namespace d2a {

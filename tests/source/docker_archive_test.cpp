@@ -2,7 +2,8 @@
 // picked, its name, its layers bottom first, and the errors for what is missing or wrong.
 #include <gtest/gtest.h>
 
-#include "source/source.hpp"
+#include "source/docker_archive.hpp"
+#include "source/options.hpp"
 #include "source/source_test_support.hpp"
 #include "support/helpers.hpp"
 #include "support/layer_builder.hpp"
@@ -53,7 +54,7 @@ TEST_F(DockerArchive, PicksTheImageAskedFor) {
     SourceOptions options;
     options.image = "team/b:latest";
     Image image = load_docker_archive(tree_.bundle(), options, Limits{}, "fallback");
-    EXPECT_EQ(image.source_kind, "docker-archive");
+    EXPECT_EQ(image.source_kind, SourceKind::docker_archive);
     ASSERT_TRUE(image.reference);
     EXPECT_EQ(image.reference->name() + ":" + image.reference->tag, "team/b:latest");
     EXPECT_EQ(image.image_id, "sha256:" + hex_b_);

@@ -3,7 +3,8 @@
 // blobs that do not match their digests.
 #include <gtest/gtest.h>
 
-#include "source/source.hpp"
+#include "source/oci_layout.hpp"
+#include "source/options.hpp"
 #include "source/source_test_support.hpp"
 #include "support/helpers.hpp"
 #include "support/layer_builder.hpp"
@@ -60,7 +61,7 @@ TEST(OciLayout, RefNameIsATagOfTheLayout) {
     SourceOptions options;
     options.image = "2.0";
     Image image = load_oci_layout(tree.bundle(), options, Limits{}, "app");
-    EXPECT_EQ(image.source_kind, "oci-layout");
+    EXPECT_EQ(image.source_kind, SourceKind::oci_layout);
     ASSERT_TRUE(image.reference);
     EXPECT_EQ(image.reference->name() + ":" + image.reference->tag, "app:2.0");
     ASSERT_EQ(image.layers.size(), 1u);

@@ -1,43 +1,16 @@
-// Turns the IMAGE argument into an Image. One loader per input kind.
+// What every source shares: metadata JSON, blob paths, the --image rule, layer counts.
 #pragma once
 
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "image/image.hpp"
-#include "image/platform.hpp"
+#include "image/config.hpp"
 #include "image/reference.hpp"
-#include "source/bundle.hpp"
-#include "util/limits.hpp"
+#include "util/digest.hpp"
 
 namespace d2a {
-
-struct SourceOptions {
-    std::optional<std::string> image;  // --image NAME[:TAG]
-    Platform platform;                 // --platform
-    // --platform was given: an image made for another platform is an error, not a
-    // conversion of what there is.
-    bool platform_required = false;
-};
-
-// "-" (stdin), a docker save archive or OCI archive (plain, gzip, xz or zstd), or an OCI
-// layout directory.
-Image open_local_image(const std::string& arg, const SourceOptions& options, const Limits& limits);
-
-// docker save: manifest.json (Docker 1.10+, skopeo, podman) or legacy repositories.
-Image load_docker_archive(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                          const Limits& limits, const std::string& fallback_name);
-
-// OCI image layout (index.json, blobs/).
-Image load_oci_layout(const std::shared_ptr<const Bundle>& bundle, const SourceOptions& options,
-                      const Limits& limits, const std::string& fallback_name);
-
-// The digest of the manifest in an OCI index that names `config` as its config, if any.
-std::optional<std::string> find_manifest_digest(const Bundle& bundle, const Digest& config,
-                                                const Limits& limits);
 
 // Indexes nested deeper than this are refused (a loop of indexes would never end).
 inline constexpr int kMaxIndexDepth = 4;
