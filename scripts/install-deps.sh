@@ -14,7 +14,7 @@ if [ "${1:-}" = --package ] || [ "${1:-}" = --tests ]; then
 fi
 if [ "${1:-}" = --tests ]; then
   packages+=(
-    libgtest-dev libgmock-dev dpkg-dev gnupg attr curl gzip xz-utils zstd busybox-static
+    libgtest-dev libgmock-dev libcpp-httplib-dev dpkg-dev gnupg attr curl gzip xz-utils zstd busybox-static
     bc bsdextrautils groff-base time file pigz isal
     umoci skopeo buildah appc-spec
     docker-registry apache2-utils openssl python3-jwt python3-cryptography

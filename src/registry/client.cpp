@@ -225,7 +225,9 @@ namespace {
 class Retries {
   public:
     Retries(const RegistryOptions& options, std::string what, const std::atomic<bool>* cancelled)
-        : options_(options), what_(std::move(what)), cancelled_(cancelled),
+        : options_(options),
+          what_(std::move(what)),
+          cancelled_(cancelled),
           backoff_(options.first_backoff) {}
 
     // After a failed try (`why`): pauses and returns true if another try is allowed.
@@ -250,8 +252,8 @@ class Retries {
              now = std::chrono::steady_clock::now()) {
             if (cancelled_ && cancelled_->load(std::memory_order_relaxed))
                 throw Error(what_ + ": download cancelled");
-            std::this_thread::sleep_for(
-                std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(50)));
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                until - now, std::chrono::milliseconds(50)));
         }
     }
 
@@ -335,8 +337,11 @@ FetchedManifest RegistryClient::fetch_manifest(const std::string& reference) {
     }
     // A signed schema 1 manifest's digest covers its payload without the signatures, so
     // only other kinds can be checked against Docker-Content-Digest.
-    if (auto header = r.header("docker-content-digest");
-        header && m.media_type.find("manifest.v1+") == std::string::npos) {
+    // (Docker's schema 1 types only: "manifest.v1+" is also in OCI's manifest type, whose
+    // digest is checked like any other.)
+    const bool schema1 =
+        m.media_type.rfind("application/vnd.docker.distribution.manifest.v1+", 0) == 0;
+    if (auto header = r.header("docker-content-digest"); header && !schema1) {
         auto claimed = Digest::try_parse(*header);
         if (claimed && claimed->algorithm == actual.algorithm && !(*claimed == actual)) {
             throw Error("manifest " + what + ": body does not match Docker-Content-Digest " +
@@ -456,9 +461,12 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
         req.url = base_url() + "/blobs/" + digest.str();
         req.cancelled = cancelled;
         if (options_.notice) {
-            req.on_stall = [this, &what](const std::string& m) { options_.notice(what + ": " + m); };
+            req.on_stall = [this, &what](const std::string& m) {
+                options_.notice(what + ": " + m);
+            };
         }
-        if (have > 0 && ask_range) req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
+        if (have > 0 && ask_range)
+            req.headers.push_back("Range: bytes=" + std::to_string(have) + "-");
         uint64_t written = have;  // bytes in the file
         uint64_t at = have;       // the blob offset of the next byte received
         bool first_chunk = true;
@@ -479,7 +487,8 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
             if (at < written) {
                 const size_t known = static_cast<size_t>(std::min<uint64_t>(n, written - at));
                 if (!file.holds(at, data, known)) {
-                    refused = what + ": the registry sent other bytes when the download started over";
+                    refused =
+                        what + ": the registry sent other bytes when the download started over";
                     return false;
                 }
                 at += known;
@@ -524,8 +533,8 @@ void RegistryClient::fetch_blob(const Digest& digest, std::optional<uint64_t> si
             continue;
         }
         if (!size || written == *size) break;
-        const std::string short_by = what + ": got " + std::to_string(written) + " of " +
-                                     std::to_string(*size) + " bytes";
+        const std::string short_by =
+            what + ": got " + std::to_string(written) + " of " + std::to_string(*size) + " bytes";
         if (!retries.again(short_by)) throw Error(short_by);
     }
     const uint64_t total = file.size();
