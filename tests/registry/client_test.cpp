@@ -233,8 +233,10 @@ TEST_F(RegistryClientTest, BearerChallengeFetchesATokenFromTheRealm) {
     options_.credentials.username = "bob";
     options_.credentials.password = "pw";
     TestServer s;
+    std::mutex token_mutex;  // the server's thread writes, the test reads
     std::string token_query, token_auth;
     s.server.Get("/token", [&](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard lock(token_mutex);
         token_query =
             "service=" + req.get_param_value("service") + " scope=" + req.get_param_value("scope");
         token_auth = req.get_header_value("Authorization");
@@ -252,6 +254,7 @@ TEST_F(RegistryClientTest, BearerChallengeFetchesATokenFromTheRealm) {
     s.start();
     auto c = client(s);
     EXPECT_TRUE(fetch(*c, blob_) == blob_);
+    std::lock_guard lock(token_mutex);
     EXPECT_EQ(token_query, "service=reg scope=repository:team/app:pull");
     EXPECT_EQ(token_auth, "Basic Ym9iOnB3");
 }
