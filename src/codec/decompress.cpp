@@ -47,7 +47,10 @@ class DecompressorBase : public Reader {
   public:
     DecompressorBase(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output,
                      uint64_t max_ratio)
-        : inner_(std::move(inner)), what_(std::move(what)), max_output_(max_output), max_ratio_(max_ratio) {
+        : inner_(std::move(inner)),
+          what_(std::move(what)),
+          max_output_(max_output),
+          max_ratio_(max_ratio) {
         in_.resize(kInputChunk);
     }
 
@@ -68,7 +71,8 @@ class DecompressorBase : public Reader {
             throw Error(what_ + ": decompressed size exceeds the limit of " +
                         std::to_string(max_output_) + " bytes");
         }
-        if (total_out_ > kRatioGrace && total_out_ / std::max<uint64_t>(total_in_, 1) > max_ratio_) {
+        if (total_out_ > kRatioGrace &&
+            total_out_ / std::max<uint64_t>(total_in_, 1) > max_ratio_) {
             throw Error(what_ + ": compression ratio above " + std::to_string(max_ratio_) +
                         ":1 (a decompression bomb?)");
         }
@@ -92,7 +96,8 @@ class DecompressorBase : public Reader {
 // stream (RFC 1952, section 2.2), and each member's CRC-32 and size are checked.
 class GzipReader final : public DecompressorBase {
   public:
-    GzipReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+    GzipReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output,
+               uint64_t max_ratio)
         : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio),
           state_(std::make_unique<inflate_state>()) {
         isal_inflate_init(state_.get());
@@ -134,7 +139,9 @@ class GzipReader final : public DecompressorBase {
             }
             int rc = isal_inflate(&st);
             if (rc == ISAL_INCORRECT_CHECKSUM) throw Error(what_ + ": gzip checksum mismatch");
-            if (rc < 0) throw Error(what_ + ": corrupt gzip data (inflate error " + std::to_string(rc) + ")");
+            if (rc < 0)
+                throw Error(what_ + ": corrupt gzip data (inflate error " + std::to_string(rc) +
+                            ")");
         }
         return account(cap - st.avail_out);
     }
@@ -145,7 +152,8 @@ class GzipReader final : public DecompressorBase {
 
 class ZstdReader final : public DecompressorBase {
   public:
-    ZstdReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+    ZstdReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output,
+               uint64_t max_ratio)
         : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio),
           ds_(ZSTD_createDStream()) {
         if (!ds_) throw Error(what_ + ": zstd init");
@@ -183,7 +191,8 @@ class ZstdReader final : public DecompressorBase {
 
 class XzReader final : public DecompressorBase {
   public:
-    XzReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output, uint64_t max_ratio)
+    XzReader(std::unique_ptr<Reader> inner, std::string what, uint64_t max_output,
+             uint64_t max_ratio)
         : DecompressorBase(std::move(inner), std::move(what), max_output, max_ratio) {
         if (lzma_stream_decoder(&ls_, 1ull << 30, LZMA_CONCATENATED) != LZMA_OK) {
             throw Error(what_ + ": xz init");

@@ -3,17 +3,19 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codec/deflate_constants.hpp"
+
 namespace d2a {
 
 namespace {
 
-constexpr uint32_t kWindow = 32768;
+constexpr uint32_t kWindow = deflate::kWindow;
 // The largest distance used: one less than deflate allows, so that a chain entry is never
 // the slot of the position being inserted (positions a window apart share a slot).
 constexpr uint32_t kMaxDistance = kWindow - 1;
 // A 3-byte match pays only when near (zlib drops them beyond 4096 too).
 constexpr uint32_t kMaxDistance3 = 4096;
-constexpr uint32_t kMaxMatch = 258;
+constexpr uint32_t kMaxMatch = deflate::kMaxMatch;
 // Hashing reads 8 bytes: the last 7 of a piece are literals (or the tail of a match).
 constexpr size_t kHashBytes = 8;
 constexpr unsigned kHash3Bits = 14;
@@ -29,7 +31,7 @@ constexpr uint32_t kLazyLength = 32;
 // Symbols per block: enough to pay for a dynamic header many times over, few enough for
 // the codes to follow the data.
 constexpr size_t kBlockSymbols = 1 << 15;
-constexpr unsigned kEndOfBlock = 256;
+using deflate::kEndOfBlock;
 
 uint32_t load32(const unsigned char* p) {
     uint32_t v;
@@ -67,21 +69,11 @@ uint32_t common_length(const unsigned char* p, const unsigned char* q, uint32_t 
     return n;
 }
 
-// RFC 1951 3.2.5: the length and distance codes, their first values and extra bits.
-constexpr std::array<uint16_t, 29> kLengthBase = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
-                                                  15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
-                                                  67, 83, 99, 115, 131, 163, 195, 227, 258};
-constexpr std::array<uint8_t, 29> kLengthExtra = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                                  2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::array<uint16_t, 30> kDistanceBase = {
-    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
-    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
-constexpr std::array<uint8_t, 30> kDistanceExtra = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
-                                                    4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
-                                                    9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-// The order in which the code length code's lengths are sent.
-constexpr std::array<uint8_t, 19> kCodeLengthOrder = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
-                                                      11, 4,  12, 3, 13, 2, 14, 1, 15};
+using deflate::kCodeLengthOrder;
+using deflate::kDistanceBase;
+using deflate::kDistanceExtra;
+using deflate::kLengthBase;
+using deflate::kLengthExtra;
 
 struct CodeTables {
     std::array<uint8_t, kMaxMatch + 1> length_code{};  // code index (0-28) of each length
@@ -185,9 +177,9 @@ struct FixedCodes {
 constexpr FixedCodes make_fixed_codes() {
     FixedCodes f;
     for (unsigned s = 0; s < 288; ++s) {
-        f.literal_length_lengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+        f.literal_length_lengths[s] = deflate::fixed_literal_length_bits(s);
     }
-    for (auto& len : f.distance_lengths) len = 5;
+    for (auto& len : f.distance_lengths) len = deflate::kFixedDistanceBits;
     return f;
 }
 
@@ -400,8 +392,7 @@ void DeflateEncoder::encode(std::span<const unsigned char> input, std::vector<un
         bit_buffer_ >>= 8;
         bit_count_ = bit_count_ > 8 ? bit_count_ - 8 : 0;
     }
-    static constexpr unsigned char kEmptyStored[4] = {0, 0, 0xff, 0xff};
-    std::memcpy(dst, kEmptyStored, 4);
+    std::memcpy(dst, deflate::kEmptyStoredBody.data(), deflate::kEmptyStoredBody.size());
     dst += 4;
     out.resize(static_cast<size_t>(dst - out.data()));
 }
@@ -462,7 +453,7 @@ void DeflateEncoder::write_block(const unsigned char* in, size_t begin, size_t e
     if (stored_bits < dynamic_bits && stored_bits < fixed_bits) {
         size_t at = begin;
         do {
-            const size_t n = std::min<size_t>(end - at, 65535);
+            const size_t n = std::min<size_t>(end - at, deflate::kMaxStoredLength);
             put(0, 3);  // BFINAL 0, BTYPE 00
             if (bit_count_ % 8) put(0, 8 - bit_count_ % 8);
             put(static_cast<uint32_t>(n | (~n & 0xffff) << 16), 32);

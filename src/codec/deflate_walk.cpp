@@ -1,23 +1,21 @@
 #include "codec/deflate_walk.hpp"
 
+#include <endian.h>
+
 #include <array>
 #include <cstring>
-#include <endian.h>
 #include <vector>
 
+#include "codec/deflate_constants.hpp"
 #include "util/error.hpp"
 
 namespace d2a {
 
 namespace {
 
-constexpr unsigned kMaxBits = 15;
-
-constexpr std::array<uint8_t, 29> kLengthExtra = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                                  2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-constexpr std::array<uint8_t, 30> kDistExtra = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
-                                                4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
-                                                9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+using deflate::kDistanceExtra;
+using deflate::kLengthExtra;
+using deflate::kMaxBits;
 
 [[noreturn]] void malformed(const char* what) {
     throw Error(std::string("gzip: malformed deflate stream (") + what + ")");
@@ -106,7 +104,7 @@ Meaning litlen_meaning(unsigned sym) {
 }
 
 Meaning distance_meaning(unsigned sym) {
-    if (sym < kDistExtra.size()) return {Kind::distance, kDistExtra[sym]};
+    if (sym < kDistanceExtra.size()) return {Kind::distance, kDistanceExtra[sym]};
     return {Kind::bad, 0};
 }
 
@@ -240,7 +238,8 @@ class CodeLengthCode {
         for (unsigned sym = 0; sym < 19; ++sym) {
             const unsigned len = lengths[sym];
             if (len == 0) continue;
-            for (uint32_t fill = reversed(next[len]++, len); fill < table_.size(); fill += 1u << len)
+            for (uint32_t fill = reversed(next[len]++, len); fill < table_.size();
+                 fill += 1u << len)
                 table_[fill] = {static_cast<uint8_t>(sym), static_cast<uint8_t>(len)};
         }
     }
@@ -273,10 +272,9 @@ void read_code_lengths(Bits& bits, CodeLengths& codes) {
     const unsigned hlit = static_cast<unsigned>(bits.take(5)) + 257;
     const unsigned hdist = static_cast<unsigned>(bits.take(5)) + 1;
     const unsigned hclen = static_cast<unsigned>(bits.take(4)) + 4;
-    static constexpr uint8_t kOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
-                                           11, 4,  12, 3, 13, 2, 14, 1, 15};
     uint8_t cl_lengths[19] = {};
-    for (unsigned i = 0; i < hclen; ++i) cl_lengths[kOrder[i]] = static_cast<uint8_t>(bits.take(3));
+    for (unsigned i = 0; i < hclen; ++i)
+        cl_lengths[deflate::kCodeLengthOrder[i]] = static_cast<uint8_t>(bits.take(3));
     const CodeLengthCode cl(cl_lengths);
     unsigned n = 0;
     while (n < hlit + hdist) {
@@ -344,10 +342,10 @@ const std::pair<LitlenCode, DistanceCode>& fixed_codes() {
     static const std::pair<LitlenCode, DistanceCode> codes = [] {
         std::pair<LitlenCode, DistanceCode> c;
         uint8_t lengths[288];
-        for (unsigned i = 0; i < 288; ++i) lengths[i] = i < 144 ? 8 : i < 256 ? 9 : i < 280 ? 7 : 8;
+        for (unsigned i = 0; i < 288; ++i) lengths[i] = deflate::fixed_literal_length_bits(i);
         c.first.build(lengths, 288, litlen_meaning);
         uint8_t dist[30];
-        std::memset(dist, 5, sizeof dist);
+        std::memset(dist, deflate::kFixedDistanceBits, sizeof dist);
         c.second.build(dist, 30, distance_meaning);
         return c;
     }();
@@ -389,7 +387,7 @@ std::optional<DeflateLayout> single_block_layout(std::span<const unsigned char> 
     constexpr size_t kTailBytes = 8;
     if (stream.size() < 2 * kTailBytes || (stream[0] & 1) == 0) return std::nullopt;
     Bits bits(stream);
-    bits.take(1);  // BFINAL, set: the first block is the last
+    bits.take(1);                                // BFINAL, set: the first block is the last
     if (bits.take(2) != 2) return std::nullopt;  // stored and fixed-code blocks: walk them
     CodeLengths codes;
     read_code_lengths(bits, codes);

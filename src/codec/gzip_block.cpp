@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "codec/deflate_constants.hpp"
 #include "codec/deflate_walk.hpp"
 #include "util/error.hpp"
 
@@ -76,8 +77,9 @@ double entropy(const Histogram& h, size_t n) {
         for (int k = 0; k < 4; ++k) {
             const uint32_t c = h[b + k];
             distinct += c != 0;
-            sums[k] += c <= kEntropyChunk ? table[c]
-                                          : static_cast<double>(c) * std::log2(static_cast<double>(c));
+            sums[k] += c <= kEntropyChunk
+                           ? table[c]
+                           : static_cast<double>(c) * std::log2(static_cast<double>(c));
         }
     }
     const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
@@ -108,7 +110,7 @@ void put_le32(std::vector<unsigned char>& out, uint32_t v) {
 // RFC 1951 stored blocks (byte aligned, at most 65535 bytes each), none final.
 void put_stored(std::vector<unsigned char>& out, const unsigned char* p, size_t n) {
     do {
-        size_t k = std::min<size_t>(n, 0xffff);
+        size_t k = std::min<size_t>(n, deflate::kMaxStoredLength);
         out.push_back(0);
         out.push_back(static_cast<unsigned char>(k));
         out.push_back(static_cast<unsigned char>(k >> 8));
@@ -130,14 +132,15 @@ void make_joinable(std::vector<unsigned char>& out, size_t start) {
     // bytes, and the walk (a tenth of a pull's CPU time on bench image A) is skipped.
     const std::optional<DeflateLayout> single = single_block_layout(stream);
     const DeflateLayout layout = single ? *single : walk_deflate(stream);
-    if ((layout.end_bit + 7) / 8 != out.size() - start) throw Error("gzip: data after the deflate stream");
-    out[start + layout.last_block_bit / 8] &= static_cast<unsigned char>(~(1u << (layout.last_block_bit % 8)));
+    if ((layout.end_bit + 7) / 8 != out.size() - start)
+        throw Error("gzip: data after the deflate stream");
+    out[start + layout.last_block_bit / 8] &=
+        static_cast<unsigned char>(~(1u << (layout.last_block_bit % 8)));
     // The unused bits of the last byte are zero: they begin the stored block's header
     // (BFINAL 0, BTYPE 00) when there are three of them; else a zero byte holds the rest.
     const unsigned unused_bits = static_cast<unsigned>((8 - layout.end_bit % 8) % 8);
     if (unused_bits < 3) out.push_back(0);
-    static constexpr unsigned char kEmptyStored[4] = {0, 0, 0xff, 0xff};
-    out.insert(out.end(), kEmptyStored, kEmptyStored + 4);
+    out.insert(out.end(), deflate::kEmptyStoredBody.begin(), deflate::kEmptyStoredBody.end());
 }
 
 }  // namespace
@@ -173,10 +176,9 @@ std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int
         // Judged on the end of the span the trial covers: a piece starts where chunks stop
         // looking random, often with the tail of a compressed file and a tar header,
         // whose distinct strings would hide the vocabulary's.
-        piece.crowded =
-            piece.level == kCrowdedTextLevel && piece.size >= kCrowdedTrialBytes &&
-            crowded_prefixes(block.subspan(piece.offset + kCrowdedTrialBytes - kCrowdedSample,
-                                           kCrowdedSample));
+        piece.crowded = piece.level == kCrowdedTextLevel && piece.size >= kCrowdedTrialBytes &&
+                        crowded_prefixes(block.subspan(
+                            piece.offset + kCrowdedTrialBytes - kCrowdedSample, kCrowdedSample));
     }
     return pieces;
 }
