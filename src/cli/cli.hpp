@@ -7,8 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/converter.hpp"
-#include "source/options.hpp"
+#include "pipeline/convert_image.hpp"
 #include "util/error.hpp"
 
 namespace d2a::cli {
@@ -18,31 +17,24 @@ struct UsageError : Error {
     using Error::Error;
 };
 
+// What the flags say: the library's own options (PipelineOptions, as a program calling
+// the library fills them) and what only the command line has (its images and batch
+// files, output style, signing key names, the password's source).
 struct CliOptions {
+    PipelineOptions pipeline;
     std::vector<std::string> images;
-    bool nosquash = false;
+    std::vector<std::string> batch_files;
+    int jobs = 1;
+    std::optional<std::pair<uint64_t, uint64_t>> shard;  // (K, N), K in [0, N)
     bool debug = false;
     bool quiet = false;
     bool json = false;
     bool version = false;
     bool help = false;
-    bool insecure_skip_verify = false;
-    bool insecure_allow_http = false;
-    std::optional<std::string> username;
     bool password_stdin = false;
-    std::vector<std::string> cert_dirs;
-    int parallel = 4;
-    std::vector<std::string> batch_files;
-    int jobs = 1;
-    bool force = false;
-    std::optional<std::pair<uint64_t, uint64_t>> shard;  // (K, N), K in [0, N)
-    std::optional<std::string> cache_dir;
     std::optional<std::string> sign_key;
     std::optional<std::string> gpg_home;
     std::optional<std::string> passphrase_file;
-    SourceOptions source;
-    ConvertOptions convert;
-    Limits limits;
 };
 
 // The references to convert: the IMAGE arguments, then --batch lines (blank lines and

@@ -144,18 +144,22 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.help = r.count("help") > 0;
         o.version = r.count("version") > 0;
         if (r.count("images")) o.images = r["images"].as<std::vector<std::string>>();
-        if (r.count("image")) o.source.image = r["image"].as<std::string>();
-        o.nosquash = r.count("nosquash") > 0;
+        if (r.count("image")) o.pipeline.source.image = r["image"].as<std::string>();
+        o.pipeline.layered = r.count("nosquash") > 0;
         o.debug = r.count("debug") > 0;
         o.quiet = r.count("quiet") > 0;
         o.json = r.count("json") > 0;
-        o.convert.image_id = o.json;  // only --json reports it
-        o.insecure_skip_verify = r.count("insecure-skip-verify") > 0;
-        o.insecure_allow_http = r.count("insecure-allow-http") > 0;
-        if (r.count("username")) o.username = r["username"].as<std::string>();
+        o.pipeline.convert.image_id = o.json;  // only --json reports it
+        o.pipeline.registry.insecure_skip_verify = r.count("insecure-skip-verify") > 0;
+        o.pipeline.registry.allow_http = r.count("insecure-allow-http") > 0;
+        if (r.count("username"))
+            o.pipeline.registry.credentials.username = r["username"].as<std::string>();
         o.password_stdin = r.count("password-stdin") > 0;
-        if (r.count("cert-dir")) o.cert_dirs = r["cert-dir"].as<std::vector<std::string>>();
-        o.parallel = r["parallel"].as<int>();
+        if (r.count("cert-dir")) {
+            for (const auto& d : r["cert-dir"].as<std::vector<std::string>>())
+                o.pipeline.registry.cert_dirs.push_back(d);
+        }
+        o.pipeline.parallel = r["parallel"].as<int>();
         if (r.count("batch")) o.batch_files = r["batch"].as<std::vector<std::string>>();
         if (std::count(o.batch_files.begin(), o.batch_files.end(), "-") +
                 std::count(o.images.begin(), o.images.end(), "-") >
@@ -164,8 +168,8 @@ CliOptions parse_args(int argc, const char* const* argv) {
         }
         o.jobs = r["jobs"].as<int>();
         if (o.jobs < 1 || o.jobs > 64) throw UsageError("--jobs must be 1 to 64");
-        o.force = r.count("force") > 0;
-        if (r.count("cache-dir")) o.cache_dir = r["cache-dir"].as<std::string>();
+        o.pipeline.force = r.count("force") > 0;
+        if (r.count("cache-dir")) o.pipeline.cache_dir = r["cache-dir"].as<std::string>();
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
         if (r.count("passphrase-file")) o.passphrase_file = r["passphrase-file"].as<std::string>();
@@ -174,7 +178,8 @@ CliOptions parse_args(int argc, const char* const* argv) {
                              " needs --sign-key");
         if (r.count("discovery-url")) {
             try {
-                o.convert.site = DiscoverySite::parse(r["discovery-url"].as<std::string>());
+                o.pipeline.convert.site =
+                    DiscoverySite::parse(r["discovery-url"].as<std::string>());
             } catch (const Error& e) {
                 throw UsageError(e.what());
             }
@@ -190,35 +195,36 @@ CliOptions parse_args(int argc, const char* const* argv) {
             }
             o.shard = std::make_pair(*k, *n);
         }
-        if (o.parallel < 1 || o.parallel > 64) throw UsageError("--parallel must be 1 to 64");
+        if (o.pipeline.parallel < 1 || o.pipeline.parallel > 64)
+            throw UsageError("--parallel must be 1 to 64");
         std::string compression = r["compression"].as<std::string>();
         if (compression == "gzip") {
-            o.convert.compression.kind = OutputCompression::gzip;
+            o.pipeline.convert.compression.kind = OutputCompression::gzip;
         } else if (compression == "none") {
-            o.convert.compression.kind = OutputCompression::none;
+            o.pipeline.convert.compression.kind = OutputCompression::none;
         } else {
             throw UsageError("unknown compression method: " + compression + " (want gzip or none)");
         }
-        o.convert.compression.level = r["compression-level"].as<int>();
-        if (o.convert.compression.level < 1 || o.convert.compression.level > 12) {
+        o.pipeline.convert.compression.level = r["compression-level"].as<int>();
+        if (o.pipeline.convert.compression.level < 1 || o.pipeline.convert.compression.level > 12) {
             throw UsageError("--compression-level must be 1 to 12");
         }
-        o.convert.threads = r["threads"].as<unsigned>();
+        o.pipeline.convert.threads = r["threads"].as<unsigned>();
         // Threads beyond a few per core only cost memory and starve other processes.
-        if (o.convert.threads > kMaxThreads)
+        if (o.pipeline.convert.threads > kMaxThreads)
             throw UsageError("--threads must be 0 (every core) to " + std::to_string(kMaxThreads));
-        o.convert.output_dir = r["output-dir"].as<std::string>();
-        if (o.convert.output_dir.empty()) throw UsageError("--output-dir is empty");
+        o.pipeline.convert.output_dir = r["output-dir"].as<std::string>();
+        if (o.pipeline.convert.output_dir.empty()) throw UsageError("--output-dir is empty");
         try {
-            o.source.platform = Platform::parse(r["platform"].as<std::string>());
-            o.source.platform_required = r.count("platform") > 0;
+            o.pipeline.source.platform = Platform::parse(r["platform"].as<std::string>());
+            o.pipeline.source.platform_required = r.count("platform") > 0;
         } catch (const Error& e) {
             throw UsageError(e.what());
         }
-        o.limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
-        o.limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
-        o.limits.max_entries = r["max-entries"].as<uint64_t>();
-        o.limits.max_compression_ratio = r["max-compression-ratio"].as<uint64_t>();
+        o.pipeline.limits.max_metadata_bytes = r["max-metadata-size"].as<uint64_t>();
+        o.pipeline.limits.max_unpacked_bytes = r["max-unpacked-size"].as<uint64_t>();
+        o.pipeline.limits.max_entries = r["max-entries"].as<uint64_t>();
+        o.pipeline.limits.max_compression_ratio = r["max-compression-ratio"].as<uint64_t>();
     } catch (const cxxopts::exceptions::exception& e) {
         throw UsageError(e.what());
     }

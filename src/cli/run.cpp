@@ -85,7 +85,7 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
                 j["path"] = r.path.string();
                 j["imageId"] = r.image_id;
                 j["name"] = r.manifest["name"];
-                if (options.convert.site) {
+                if (options.pipeline.convert.site) {
                     j["discoveryName"] = r.manifest["name"].get<std::string>() + ":" +
                                          aci_naming(o.image->image).version;
                 }
@@ -112,25 +112,6 @@ void report(std::ostream& out, std::ostream& err, const CliOptions& options, con
     } else {
         print_report(out, o.image->results);
     }
-}
-
-PipelineOptions pipeline_options(const CliOptions& options, DownloadObserver* observer,
-                                 const Signer* signer) {
-    PipelineOptions p;
-    p.limits = options.limits;
-    p.source = options.source;
-    p.parallel = options.parallel;
-    p.registry.insecure_skip_verify = options.insecure_skip_verify;
-    p.registry.allow_http = options.insecure_allow_http;
-    for (const auto& d : options.cert_dirs) p.registry.cert_dirs.push_back(d);
-    p.registry.credentials.username = options.username;
-    if (options.cache_dir) p.cache_dir = *options.cache_dir;
-    p.convert = options.convert;
-    p.layered = options.nosquash;
-    p.force = options.force;
-    p.signer = signer;
-    p.observer = observer;
-    return p;
 }
 
 void print_debug(std::ostream& err, const std::string& ref, const ImageOutcome& image,
@@ -203,15 +184,16 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         // Before any image: a mirror whose every signature rkt refuses is worth a line.
         if (auto why = signer->rkt_cannot_verify()) err << "warning: " << *why << "\n";
     }
-    PipelineOptions pipeline =
-        pipeline_options(options, progress.get(), signer ? &*signer : nullptr);
+    PipelineOptions pipeline = options.pipeline;
+    pipeline.observer = progress.get();
+    pipeline.signer = signer ? &*signer : nullptr;
     if (options.debug) {
         pipeline.registry.notice = [&](const std::string& message) {
             std::lock_guard lock(err_mutex);
             err << "debug: " << Error::one_line(message) << "\n";
         };
     }
-    if (options.username) {
+    if (options.pipeline.registry.credentials.username) {
         std::optional<std::string> password = read_password(options);
         if (!password) {
             err << "Error: --username needs --password-stdin or DOCKER2ACI_PASSWORD\n";

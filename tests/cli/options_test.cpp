@@ -26,8 +26,8 @@ TEST(Options, ShardTakesTwoPlainCounts) {
 
 TEST(Options, GoSpellingsAndFlagsAfterTheImage) {
     auto o = parse({"img.tar", "-compression=none", "-nosquash", "--debug"});
-    EXPECT_EQ(o.convert.compression.kind, OutputCompression::none);
-    EXPECT_TRUE(o.nosquash);
+    EXPECT_EQ(o.pipeline.convert.compression.kind, OutputCompression::none);
+    EXPECT_TRUE(o.pipeline.layered);
     EXPECT_TRUE(o.debug);
     ASSERT_EQ(o.images.size(), 1u);
     EXPECT_EQ(o.images[0], "img.tar");
