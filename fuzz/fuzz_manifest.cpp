@@ -6,7 +6,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text(reinterpret_cast<const char*>(data), size);
     try {
         d2a::Image image;
-        image.source_kind = SourceKind::docker_archive;
+        image.source_kind = d2a::SourceKind::docker_archive;
         image.reference = d2a::Reference::parse("fuzz/image:1");
         image.image_id = "sha256:" + std::string(64, 'a');
         image.config = d2a::ImageConfig::parse(text, "config");
