@@ -2,16 +2,14 @@
 
 #include <zlib.h>
 
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
+#include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "codec/gzip_block.hpp"
 #include "util/error.hpp"
-#include "util/threads.hpp"
+#include "util/ordered_map.hpp"
 
 namespace d2a {
 
@@ -31,35 +29,29 @@ class PassThrough final : public Writer {
 
 class ParallelGzip final : public Writer {
   public:
-    ParallelGzip(Writer& sink, int level, unsigned threads) : sink_(sink) {
-        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-        for (unsigned i = 0; i < threads; ++i) encoders_.emplace_back(level);
-        max_in_flight_ = threads * 2;
-        // None started (the system refused): blocks are encoded inline, as with one thread.
-        if (threads > 1)
-            workers_ = start_threads(threads, [this](size_t i) { work(encoders_[i]); });
-        current_ = std::make_shared<Block>();
-        current_->in.reserve(kBlockSize);
+    ParallelGzip(Writer& sink, int level, unsigned threads)
+        : sink_(sink),
+          encoders_(make_encoders(level, threads)),
+          // One thread: every block is encoded on the caller's, in take().
+          blocks_(encoders_.size() > 1 ? encoders_.size() : 0),
+          window_(encoders_.size() * 2) {
+        current_.reserve(kBlockSize);
     }
-
-    ~ParallelGzip() override { stop(); }
 
     void write(const void* buf, size_t n) override {
         const auto* p = static_cast<const unsigned char*>(buf);
         while (n > 0) {
-            size_t room = kBlockSize - current_->in.size();
-            size_t k = std::min(room, n);
-            current_->in.insert(current_->in.end(), p, p + k);
+            size_t k = std::min(kBlockSize - current_.size(), n);
+            current_.insert(current_.end(), p, p + k);
             p += k;
             n -= k;
-            if (current_->in.size() == kBlockSize) submit();
+            if (current_.size() == kBlockSize) submit();
         }
     }
 
     void finish() override {
-        if (!current_->in.empty()) submit();
-        while (!in_flight_.empty()) drain_front();
-        stop();
+        if (!current_.empty()) submit();
+        while (blocks_.pending() > 0) emit(blocks_.take());
         std::vector<unsigned char> end;
         if (!header_written_) put_gzip_header(end);
         put_gzip_end(end, crc_, size_);
@@ -68,18 +60,22 @@ class ParallelGzip final : public Writer {
     }
 
   private:
-    struct Block {
-        std::vector<unsigned char> in;
+    struct Encoded {
         std::vector<unsigned char> out;
         uint32_t crc = 0;
         uint64_t size = 0;
-        bool done = false;
-        std::exception_ptr error;
     };
+
+    static std::vector<GzipBlockEncoder> make_encoders(int level, unsigned threads) {
+        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+        std::vector<GzipBlockEncoder> encoders;
+        for (unsigned i = 0; i < threads; ++i) encoders.emplace_back(level);
+        return encoders;
+    }
 
     // Blocks go out in order: the header before the first, each block's CRC combined into
     // the member's.
-    void emit(const Block& block) {
+    void emit(const Encoded& block) {
         if (!header_written_) {
             std::vector<unsigned char> header;
             put_gzip_header(header);
@@ -93,88 +89,26 @@ class ParallelGzip final : public Writer {
     }
 
     void submit() {
-        auto block = std::move(current_);
-        current_ = std::make_shared<Block>();
-        current_->in.reserve(kBlockSize);
-        block->size = block->in.size();
-        if (workers_.empty()) {
-            block->crc = encoders_[0].encode(block->in, block->out);
-            emit(*block);
-            return;
-        }
-        while (in_flight_.size() >= max_in_flight_) drain_front();
-        {
-            std::lock_guard lock(mutex_);
-            in_flight_.push_back(block);
-            queue_.push_back(block);
-        }
-        work_ready_.notify_one();
-    }
-
-    void drain_front() {
-        std::shared_ptr<Block> front;
-        {
-            std::unique_lock lock(mutex_);
-            front = in_flight_.front();
-            block_done_.wait(lock, [&] { return front->done; });
-            in_flight_.pop_front();
-        }
-        if (front->error) std::rethrow_exception(front->error);
-        emit(*front);
-    }
-
-    void work(GzipBlockEncoder& encoder) {
-        for (;;) {
-            std::shared_ptr<Block> block;
-            {
-                std::unique_lock lock(mutex_);
-                work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-                if (queue_.empty()) return;
-                block = queue_.front();
-                queue_.pop_front();
-            }
-            std::exception_ptr error;
-            try {
-                block->crc = encoder.encode(block->in, block->out);
-                block->in = {};
-            } catch (...) {  // rethrown in order by drain_front(): nothing may escape a thread
-                error = std::current_exception();
-            }
-            {
-                std::lock_guard lock(mutex_);
-                block->error = error;
-                block->done = true;
-            }
-            block_done_.notify_all();
-        }
-    }
-
-    void stop() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        work_ready_.notify_all();
-        for (auto& t : workers_) {
-            if (t.joinable()) t.join();
-        }
-        workers_.clear();
+        while (blocks_.pending() >= window_) emit(blocks_.take());
+        auto in = std::make_shared<std::vector<unsigned char>>(std::move(current_));
+        current_ = {};
+        current_.reserve(kBlockSize);
+        blocks_.submit([this, in](size_t worker, const std::atomic<bool>&) {
+            Encoded block;
+            block.size = in->size();
+            block.crc = encoders_[worker].encode(*in, block.out);
+            return block;
+        });
     }
 
     Writer& sink_;
-    std::vector<GzipBlockEncoder> encoders_;
-    std::vector<std::thread> workers_;
-    std::shared_ptr<Block> current_;
-    std::deque<std::shared_ptr<Block>> in_flight_;
-    std::deque<std::shared_ptr<Block>> queue_;
-    size_t max_in_flight_ = 2;
+    std::vector<GzipBlockEncoder> encoders_;  // one per worker: each keeps its own state
+    std::vector<unsigned char> current_;
     bool header_written_ = false;
     uint32_t crc_ = 0;
     uint64_t size_ = 0;
-    std::mutex mutex_;
-    std::condition_variable work_ready_;
-    std::condition_variable block_done_;
-    bool stopping_ = false;
+    OrderedMap<Encoded> blocks_;  // after what its tasks use: its workers stop first
+    size_t window_;
 };
 
 }  // namespace
