@@ -57,7 +57,8 @@ for r in ("busybox", "quay.io/foo/bar:1.2", "localhost:5000/a/b@sha256:" + "a" *
 for h in ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"',
           'Basic realm="Registry Realm"', 'Bearer scope="a,b", realm="x", error="invalid_token"'):
     put("www_authenticate", h)
-# fuzz_deflate input: where to cut (2 bytes), then the bytes to encode.
-put("deflate", b"\x01\x00" + b"the quick brown fox jumps over the lazy dog " * 40 + bytes(range(256)) + b"\0" * 700)
-put("deflate", b"\x00\x10" + bytes((i * i) % 7 + 97 for i in range(5000)))
+# fuzz_deflate input: the level (1 byte), where to cut (2 bytes), then the bytes to encode.
+put("deflate", b"\x05\x01\x00" + b"the quick brown fox jumps over the lazy dog " * 40 + bytes(range(256)) + b"\0" * 700)
+put("deflate", b"\x00\x00\x10" + bytes((i * i) % 7 + 97 for i in range(5000)))
+put("deflate", b"\x05\x30\x00" + bytes(range(256)) * 40 + b"words of a small vocabulary " * 3000)
 print("seeds written to", out)

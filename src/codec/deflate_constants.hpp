@@ -1,5 +1,5 @@
 // The constants of the deflate format (RFC 1951), written once for every part of codec/
-// that reads or writes deflate: the length and distance codes (3.2.5), the fixed codes
+// that reads or writes deflate: the length and distance codes' extra bits (3.2.5), the fixed codes
 // (3.2.6), the order of the code length code's lengths (3.2.7), and a stored block's
 // header.
 #pragma once
@@ -10,7 +10,6 @@
 namespace d2a::deflate {
 
 inline constexpr unsigned kMaxBits = 15;    // longest code of the literal/length and distance codes
-inline constexpr unsigned kMaxMatch = 258;  // longest match
 inline constexpr unsigned kWindow = 32768;  // farthest a match reaches back
 inline constexpr unsigned kEndOfBlock = 256;  // literal/length symbol
 inline constexpr unsigned kFirstLengthSymbol = 257;
@@ -18,16 +17,9 @@ inline constexpr unsigned kLiteralLengthSymbols = 288;  // 286 used; the fixed c
 inline constexpr unsigned kDistanceSymbols = 30;
 inline constexpr unsigned kCodeLengthSymbols = 19;
 
-// 3.2.5: length codes 257..285 (index 0..28) and distance codes 0..29: first values and
-// extra bits.
-inline constexpr std::array<uint16_t, 29> kLengthBase = {
-    3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-    31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+// 3.2.5: the extra bits of length codes 257..285 (index 0..28) and distance codes 0..29.
 inline constexpr std::array<uint8_t, 29> kLengthExtra = {
     0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-inline constexpr std::array<uint16_t, 30> kDistanceBase = {
-    1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
-    193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 inline constexpr std::array<uint8_t, 30> kDistanceExtra = {0, 0, 0,  0,  1,  1,  2,  2,  3,  3,
                                                            4, 4, 5,  5,  6,  6,  7,  7,  8,  8,
                                                            9, 9, 10, 10, 11, 11, 12, 12, 13, 13};

@@ -98,8 +98,9 @@ struct Meaning {
 
 Meaning litlen_meaning(unsigned sym) {
     if (sym < 256) return {Kind::literal, 0};
-    if (sym == 256) return {Kind::end, 0};
-    if (sym - 257 < kLengthExtra.size()) return {Kind::length, kLengthExtra[sym - 257]};
+    if (sym == deflate::kEndOfBlock) return {Kind::end, 0};
+    if (sym - deflate::kFirstLengthSymbol < kLengthExtra.size())
+        return {Kind::length, kLengthExtra[sym - deflate::kFirstLengthSymbol]};
     return {Kind::bad, 0};
 }
 
@@ -231,11 +232,11 @@ using DistanceCode = Code<8>;
 // symbol (bit by bit, the headers of one-block pieces cost a fifth of reading their ends).
 class CodeLengthCode {
   public:
-    explicit CodeLengthCode(const uint8_t (&lengths)[19]) {
+    explicit CodeLengthCode(const uint8_t (&lengths)[deflate::kCodeLengthSymbols]) {
         CanonicalCode canonical;
-        canonical.build(lengths, 19);  // refuses an over-subscribed code
+        canonical.build(lengths, deflate::kCodeLengthSymbols);  // refuses an over-subscribed code
         std::array<uint32_t, kMaxBits + 1> next = canonical.first_codes();
-        for (unsigned sym = 0; sym < 19; ++sym) {
+        for (unsigned sym = 0; sym < deflate::kCodeLengthSymbols; ++sym) {
             const unsigned len = lengths[sym];
             if (len == 0) continue;
             for (uint32_t fill = reversed(next[len]++, len); fill < table_.size();
@@ -263,16 +264,16 @@ class CodeLengthCode {
 struct CodeLengths {
     unsigned hlit = 0;   // litlen code lengths, first in `lengths`
     unsigned hdist = 0;  // distance code lengths, after them
-    uint8_t lengths[288 + 32] = {};
+    uint8_t lengths[deflate::kLiteralLengthSymbols + 32] = {};
 };
 
 // A dynamic block's header after its first three bits: the code lengths of its two codes.
 void read_code_lengths(Bits& bits, CodeLengths& codes) {
     uint8_t* const lengths = codes.lengths;
-    const unsigned hlit = static_cast<unsigned>(bits.take(5)) + 257;
+    const unsigned hlit = static_cast<unsigned>(bits.take(5)) + deflate::kFirstLengthSymbol;
     const unsigned hdist = static_cast<unsigned>(bits.take(5)) + 1;
     const unsigned hclen = static_cast<unsigned>(bits.take(4)) + 4;
-    uint8_t cl_lengths[19] = {};
+    uint8_t cl_lengths[deflate::kCodeLengthSymbols] = {};
     for (unsigned i = 0; i < hclen; ++i)
         cl_lengths[deflate::kCodeLengthOrder[i]] = static_cast<uint8_t>(bits.take(3));
     const CodeLengthCode cl(cl_lengths);
@@ -341,12 +342,13 @@ void skip_symbols(Bits& bits, const LitlenCode& litlen, const DistanceCode& dist
 const std::pair<LitlenCode, DistanceCode>& fixed_codes() {
     static const std::pair<LitlenCode, DistanceCode> codes = [] {
         std::pair<LitlenCode, DistanceCode> c;
-        uint8_t lengths[288];
-        for (unsigned i = 0; i < 288; ++i) lengths[i] = deflate::fixed_literal_length_bits(i);
-        c.first.build(lengths, 288, litlen_meaning);
-        uint8_t dist[30];
+        uint8_t lengths[deflate::kLiteralLengthSymbols];
+        for (unsigned i = 0; i < deflate::kLiteralLengthSymbols; ++i)
+            lengths[i] = deflate::fixed_literal_length_bits(i);
+        c.first.build(lengths, deflate::kLiteralLengthSymbols, litlen_meaning);
+        uint8_t dist[deflate::kDistanceSymbols];
         std::memset(dist, deflate::kFixedDistanceBits, sizeof dist);
-        c.second.build(dist, 30, distance_meaning);
+        c.second.build(dist, deflate::kDistanceSymbols, distance_meaning);
         return c;
     }();
     return codes;
@@ -394,12 +396,13 @@ std::optional<DeflateLayout> single_block_layout(std::span<const unsigned char> 
     const uint64_t header_end = bits.position();
 
     // The end-of-block symbol's canonical code (RFC 1951 3.2.2).
-    const unsigned eob_length = codes.lengths[256];
+    const unsigned eob_length = codes.lengths[deflate::kEndOfBlock];
     if (eob_length == 0) return std::nullopt;
     CanonicalCode litlen;
     litlen.build(codes.lengths, codes.hlit);
     uint32_t code = litlen.first_codes()[eob_length];
-    for (unsigned sym = 0; sym < 256; ++sym) code += codes.lengths[sym] == eob_length;
+    for (unsigned sym = 0; sym < deflate::kEndOfBlock; ++sym)
+        code += codes.lengths[sym] == eob_length;
     // Deflate sends a code's most significant bit first, so in the LSB-first stream the
     // code appears reversed.
     const uint64_t eob_bits = reversed(code, eob_length);

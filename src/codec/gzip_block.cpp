@@ -90,8 +90,8 @@ double entropy(const Histogram& h, size_t n) {
 
 // Crowded: at least this many times as many distinct 8-byte strings as 4-byte ones in
 // kCrowdedSample bytes. Bench image C's text (a 60-word vocabulary) has 4.6; most blocks
-// of a Debian system's binaries, headers, scripts and documentation 1.0 to 2.3. Some of
-// its Perl, locale and zoneinfo data is above 3 too; there the trial keeps libdeflate.
+// of a Debian system's binaries, headers, scripts and documentation 1.0 to 2.3; some of
+// its Perl, locale and zoneinfo data is above 3 too, and loses nothing one level up.
 constexpr double kCrowdedRatio = 3.0;
 
 // How many distinct values were hashed into a bitmap of 2^16 bits, by linear counting.
@@ -173,12 +173,13 @@ std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int
         }
     }
     for (GzipPiece& piece : pieces) {
-        // Judged on the end of the span the trial covers: a piece starts where chunks stop
-        // looking random, often with the tail of a compressed file and a tar header,
-        // whose distinct strings would hide the vocabulary's.
-        piece.crowded = piece.level == kCrowdedTextLevel && piece.size >= kCrowdedTrialBytes &&
+        // Judged on the end of the piece's first kCrowdedMinBytes: a piece starts where
+        // chunks stop looking random, often with the tail of a compressed file and a tar
+        // header, whose distinct strings would hide the vocabulary's.
+        piece.crowded = piece.level == kCrowdedTextLevel && piece.size >= kCrowdedMinBytes &&
                         crowded_prefixes(block.subspan(
-                            piece.offset + kCrowdedTrialBytes - kCrowdedSample, kCrowdedSample));
+                            piece.offset + kCrowdedMinBytes - kCrowdedSample, kCrowdedSample));
+        if (piece.crowded) piece.level = kCrowdedTextLevelUp;
     }
     return pieces;
 }
@@ -228,12 +229,7 @@ uint32_t GzipBlockEncoder::encode(std::span<const unsigned char> in,
             put_stored(out, data, piece.size);
             continue;
         }
-        const std::span<const unsigned char> bytes{data, piece.size};
-        if (piece.crowded && long_hash_wins(bytes)) {
-            long_hash_.encode(bytes, out);
-        } else {
-            deflate_with_libdeflate(bytes, piece.level, out);
-        }
+        deflate_with_libdeflate({data, piece.size}, piece.level, out);
     }
     return libdeflate_crc32(0, in.data(), in.size());
 }
@@ -248,16 +244,6 @@ void GzipBlockEncoder::deflate_with_libdeflate(std::span<const unsigned char> pi
     if (n == 0) throw Error("gzip compression failed");
     out.resize(at + n);
     make_joinable(out, at);
-}
-
-bool GzipBlockEncoder::long_hash_wins(std::span<const unsigned char> piece) {
-    const auto sample = piece.first(std::min(piece.size(), kCrowdedTrialBytes));
-    trial_.clear();
-    deflate_with_libdeflate(sample, kCrowdedTextLevel, trial_);
-    const size_t libdeflate_size = trial_.size();
-    trial_.clear();
-    long_hash_.encode(sample, trial_);
-    return trial_.size() < libdeflate_size;
 }
 
 void put_gzip_header(std::vector<unsigned char>& out) {

@@ -6,10 +6,9 @@
 #include <random>
 #include <span>
 
-#include "codec/deflate_encoder.hpp"
+#include "codec/decompress.hpp"
 #include "codec/gzip_block.hpp"
 #include "support/helpers.hpp"
-#include "codec/decompress.hpp"
 
 namespace d2a {
 namespace {
@@ -159,8 +158,10 @@ TEST(GzipBlock, MarksLongPiecesOfASmallVocabularyAtTheDefaultLevel) {
     auto pieces = plan_gzip_block(bytes(words), 6);
     ASSERT_EQ(pieces.size(), 1u);
     EXPECT_TRUE(pieces[0].crowded);
+    EXPECT_EQ(pieces[0].level, kCrowdedTextLevelUp);
     EXPECT_FALSE(plan_gzip_block(bytes(words), 9)[0].crowded);
-    EXPECT_FALSE(plan_gzip_block(bytes(words.substr(0, kCrowdedTrialBytes - 1)), 6)[0].crowded);
+    EXPECT_EQ(plan_gzip_block(bytes(words), 9)[0].level, 9);
+    EXPECT_FALSE(plan_gzip_block(bytes(words.substr(0, kCrowdedMinBytes - 1)), 6)[0].crowded);
     EXPECT_FALSE(plan_gzip_block(bytes(text(1 << 20)), 6)[0].crowded);
     // After a random file, the piece starts with the file's tail (in a chunk that is not
     // random as a whole) and a tar header: still crowded.
@@ -170,34 +171,35 @@ TEST(GzipBlock, MarksLongPiecesOfASmallVocabularyAtTheDefaultLevel) {
     ASSERT_EQ(pieces.size(), 2u);
     EXPECT_EQ(pieces[1].offset, 2048u);
     EXPECT_TRUE(pieces[1].crowded);
+    EXPECT_EQ(pieces[0].level, 0);
 }
 
-// Random letters of an 8-letter alphabet: crowded too, but their matches are short ones,
-// which libdeflate's deeper 4-byte chains find better.
-std::string random_letters(size_t n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>('a' + rng() % 8);
-    return s;
-}
-
-TEST(GzipBlock, CrowdedPiecesGoToWhicheverEncoderWritesTheirStartSmaller) {
+// Crowded pieces are deflated one level up, in one member that zlib reads whole.
+TEST(GzipBlock, CrowdedPiecesAreDeflatedOneLevelUp) {
     const std::string words = vocabulary_text(1 << 20, 2);
-    const std::string letters = random_letters(1 << 20, 3);
-    ASSERT_TRUE(plan_gzip_block(bytes(letters), 6)[0].crowded);
+    const std::string lines = text(1 << 20);
     GzipBlockEncoder encoder(6);
-    std::vector<unsigned char> out, long_hash;
-    DeflateEncoder deflater;
+    std::vector<unsigned char> out;
     encoder.encode(bytes(words), out);
-    deflater.encode(bytes(words), long_hash);
-    EXPECT_EQ(out, long_hash);
-    encoder.encode(bytes(letters), out);
-    long_hash.clear();
-    deflater.encode(bytes(letters), long_hash);
-    EXPECT_LT(out.size(), long_hash.size());
+    const size_t crowded_size = out.size();
+    GzipBlockEncoder level7(7);
+    level7.encode(bytes(words), out);
+    EXPECT_EQ(out.size(), crowded_size);  // what level 7 writes, byte for byte in size
     int members = 0;
-    EXPECT_EQ(zlib_gunzip(frame({words, letters, words}, encoder), &members), words + letters + words);
+    EXPECT_EQ(zlib_gunzip(frame({words, lines, words}, encoder), &members), words + lines + words);
     EXPECT_EQ(members, 1);
+}
+
+TEST(CrowdedPrefixes, TellsASmallVocabularyFromOtherText) {
+    const std::string words = vocabulary_text(1 << 16, 10);
+    EXPECT_TRUE(crowded_prefixes(bytes(words)));
+    std::string lines;
+    for (int i = 0; lines.size() < (1 << 16); ++i)
+        lines += "line " + std::to_string(i) + " of some configuration text\n";
+    EXPECT_FALSE(crowded_prefixes(bytes(lines)));
+    EXPECT_FALSE(crowded_prefixes(bytes(random_bytes(1 << 16, 11))));
+    // Too short to judge.
+    EXPECT_FALSE(crowded_prefixes(bytes(words.substr(0, 8000))));
 }
 
 TEST(GzipBlock, BlocksJoinIntoOneDeflateStream) {
