@@ -25,17 +25,7 @@ EOF
 cat > "$WORK/bin/short" <<EOF
 #!/bin/sh
 "$DOCKER2ACI" -q "\$@" > /dev/null || exit 1
-python3 - *.aci <<'PY'
-import sys, tarfile
-src = sys.argv[1]
-with tarfile.open(src) as t:
-    members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t]
-dropped = [m for m, _ in members if m.isfile() and m.name.startswith("rootfs/")][0]
-with tarfile.open(src, "w:gz") as out:
-    for m, data in members:
-        if m is not dropped:
-            out.addfile(m, None if data is None else __import__("io").BytesIO(data))
-PY
+python3 "$PY_DIR/checks.py" drop-a-rootfs-file *.aci
 EOF
 chmod +x "$WORK/bin/none" "$WORK/bin/short"
 

@@ -11,15 +11,7 @@ trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_
 gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
 fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-def archive(path, tag, files):
-    g.write_docker_1_10([(g.Image([[("file", f, f.encode())] for f in files], config={"Cmd": ["/" + files[0]]}), [tag])], path)
-archive("api.tar", "team/api:2.4", ["api"])
-archive("bar.tar", "quay.io/foo/bar:1.0", ["bar"])
-archive("layered.tar", "team/layered:3", ["bottom", "top"])
-PY
+python3 "$PY_DIR/fixtures.py" discovery
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 
 # serve DIR: a static file server for DIR on a free port; sets PORT.

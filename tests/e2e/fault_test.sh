@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Network faults a real registry cannot be made to show (tests/e2e/fault_server.py):
+# Network faults a real registry cannot be made to show (tests/e2e/py/fault_server.py):
 # 429 with Retry-After, 503 then success, a connection dropped mid-blob (resumed with
 # Range), a server that ignores Range, a blob with the wrong bytes, and a redirect to
 # another host, which must not receive the credentials, the registry's CA or its client
@@ -7,52 +7,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import json, os, sys
-sys.path.insert(0, sys.argv[1])
-import imagegen as g
-img = g.Image([[("file", "data/big", os.urandom(300000)), ("file", "data/text", b"t" * 1000)],
-               [("file", "data/upper", b"upper\n")]], config={"Cmd": ["/data/upper"]})
-g.write_docker_25([(img, ["fault/app:1"])], "ref.tar", compress=True)
-mb, blobs = img.manifest(compress=True, docker_types=True)
-os.makedirs("store/blobs")
-for d, data in blobs.items():
-    open("store/blobs/" + d[7:], "wb").write(data)
-def serve(name, manifest):
-    os.makedirs("store/manifests/" + name)
-    open("store/manifests/%s/1" % name, "wb").write(manifest)
-    open("store/manifests/%s/1.type" % name, "w").write("application/vnd.docker.distribution.manifest.v2+json")
-for name in ("r429/app", "r503/app", "drop/app", "norange/app", "badblob/app", "auth/redirect/app", "redirect/app", "plain/app",
-             "stall/app", "stallbad/app", "auth/foreign/app"):
-    serve(name, mb)
-# Descriptors without a size (as schema 1 has none) and with an absurd one.
-doc = json.loads(mb)
-for layer in doc["layers"]:
-    layer["size"] = 0
-serve("endless/app", json.dumps(doc).encode())
-doc["layers"][0]["size"] = 1 << 50
-serve("huge/app", json.dumps(doc).encode())
-def serve_image(name, image):
-    manifest, image_blobs = image.manifest(compress=True, docker_types=True)
-    for d, data in image_blobs.items():
-        open("store/blobs/" + d[7:], "wb").write(data)
-    serve(name, manifest)
-# A layer whose first entry the scan refuses, before 300 kB that do not compress; then the
-# same bad entry in a small first layer, above which a big one stalls.
-big = ("file", "data/big", os.urandom(300000))
-serve_image("stall/badentry", g.Image([[("file", ".wh.bad/x", b"x"), big]], config={"Cmd": ["/data/big"]}))
-serve_image("stall/badbelow", g.Image([[("file", ".wh.bad/x", b"x")], [big]], config={"Cmd": ["/data/big"]}))
-# Uncompressed layers, so that other bytes in a file's data still make a valid tar.
-plain_layers, plain_blobs = img.manifest(compress=False, docker_types=True)
-for d, data in plain_blobs.items():
-    open("store/blobs/" + d[7:], "wb").write(data)
-serve("swapped/app", plain_layers)
-serve("slow/app", plain_layers)
-open("plain-layer-digests", "w").write("\n".join(l["digest"] for l in json.loads(plain_layers)["layers"]) + "\n")
-open("layer-digests", "w").write("\n".join(l["digest"] for l in doc["layers"]) + "\n")
-PY
+python3 "$PY_DIR/fixtures.py" fault-store
 PORT=$(free_port)
-python3 "$TESTS_DIR/fault_server.py" "$PORT" store requests.log &
+python3 "$PY_DIR/fault_server.py" "$PORT" store requests.log &
 SERVER_PIDS+=($!)
 wait_port "$PORT"
 mkdir ref-out && d2a -o ref-out ref.tar > /dev/null && unpack_aci ref-out/*.aci want
@@ -114,13 +71,7 @@ timeout 60 "$DOCKER2ACI" -o out-reread --insecure-allow-http --cache-dir cache-r
   "docker://127.0.0.1:$PORT/slow/app:1" > /dev/null 2> reread.err &
 reread_pid=$!
 for _ in $(seq 30); do [ -f "$upper" ] && break; sleep 0.1; done
-python3 - "$upper" <<'PY'
-import sys
-data = open(sys.argv[1], "rb").read()
-with open(sys.argv[1], "r+b") as f:
-    f.seek(data.index(b"upper\n"))
-    f.write(b"UPPER\n")
-PY
+python3 "$PY_DIR/checks.py" rewrite-upper "$upper"
 RC=0
 wait $reread_pid || RC=$?
 d2a_validate_new
@@ -180,7 +131,7 @@ make_ca
 TLS_PORT=$(free_port)
 mkdir -p "certs/127.0.0.1:$TLS_PORT"
 cp tls/ca.crt tls/client.cert tls/client.key "certs/127.0.0.1:$TLS_PORT/"
-python3 "$TESTS_DIR/fault_server.py" "$TLS_PORT" store tls-requests.log tls &
+python3 "$PY_DIR/fault_server.py" "$TLS_PORT" store tls-requests.log tls &
 SERVER_PIDS+=($!)
 wait_port "$TLS_PORT"
 tls_pull() {  # tls_pull OUT SYSTEM_CA_FILE: sets RC and ERR

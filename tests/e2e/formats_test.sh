@@ -4,39 +4,7 @@
 # and the manifest is the same apart from the source-specific manifest digest.
 source "$(dirname "$0")/lib.sh"
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-layers = [
-    [("dir", "etc"), ("file", "etc/os-release", b"ID=test\n"), ("dir", "usr/bin"),
-     ("file", "usr/bin/tool", b"#!/bin/sh\necho tool\n", 0o755), ("symlink", "bin", "usr/bin"),
-     # Several 1 MiB gzip blocks, text and random, so that the ACI's member spans many.
-     ("file", "usr/lib/data", b"".join(b"%d\n" % (i * 7919) for i in range(300000)) +
-      __import__("random").Random(1).randbytes(1 << 20)),
-     # Words of a small vocabulary: deflated by the encoder for such text (deflate_encoder.hpp).
-     ("file", "usr/share/words", b" ".join(__import__("random").Random(2).choices(
-         b"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split(), k=80000))),
-     ("dir", "var/cache"), ("file", "var/cache/a", b"a" * 5000), ("file", "var/cache/b", b"b")],
-    [("whiteout", "var/cache/a"), ("file", "etc/motd", b"hi\n"), ("hardlink", "etc/motd2", "etc/motd")],
-    # An empty layer (a metadata-only Dockerfile step): stored twice, as docker does.
-    [],
-    [("opaque", "var/cache"), ("file", "var/cache/c", b"c")],
-]
-img = g.Image(layers, config={"Cmd": ["/usr/bin/tool"], "Env": ["A=1", "B=x=y"],
-                              "Labels": {"org.example": "yes"}})
-g.write_docker_legacy([(img, ["example/app:1.0"])], "legacy.tar")
-g.write_docker_1_10([(img, ["example/app:1.0"])], "docker-1.10.tar")
-g.write_docker_25([(img, ["example/app:1.0"])], "docker-25.tar", compress=False)
-g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-gzip.tar", compress=True)
-g.write_docker_25([(img, ["example/app:1.0"])], "docker-25-zstd.tar", compress="zstd")
-other = g.Image([[("file", "arm", b"arm")]], arch="arm64", variant="v8")
-g.write_containerd(img, other, "example/app:1.0", "containerd.tar")
-g.write_containerd(img, other, "example/app:1.0", "containerd-oci-only.tar", with_manifest_json=False)
-# Two images in one archive.
-two = g.Image([[("file", "two", b"2")]], config={"Cmd": ["/two"]})
-g.write_docker_1_10([(img, ["example/app:1.0"]), (two, ["example/two:latest", "example/two:2"])], "multi.tar")
-open("config-digest", "w").write(img.config_digest)
-PY
+python3 "$PY_DIR/fixtures.py" formats
 gzip -k -n docker-1.10.tar && xz -k docker-1.10.tar && zstd -q -k docker-1.10.tar
 
 ACI=example-app-1.0-linux-amd64.aci

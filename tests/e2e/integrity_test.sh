@@ -10,26 +10,7 @@ echo "pinentry-program /bin/false" > "$GNUPGHOME/gpg-agent.conf"  # no prompt ca
 stop_agent() { gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; cleanup; }
 trap stop_agent EXIT
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import os, sys
-sys.path.insert(0, sys.argv[1])
-import imagegen as g
-def archive(path, tag, layers=None, **kw):
-    img = g.Image(layers or [[("file", "bin/app", b"app")]], config={"Cmd": ["/bin/app"]}, **kw)
-    g.write_docker_1_10([(img, [tag])], path)
-    return img
-archive("nul-os.tar", "victim/app:1", os_name="linux-amd64.aci\0")
-archive("slash-arch.tar", "victim/app:1", arch="../../../escape")
-archive("quay.tar", "quay.io/foo/app:1", [[("file", "from", b"quay")]])
-archive("ghcr.tar", "ghcr.io/foo/app:1", [[("file", "from", b"ghcr")]])
-archive("hello-v2.tar", "mix3/hello:latest", [[("file", "v2", b"second version")]])
-bad = archive("hello-bad.tar", "mix3/hello:latest")
-good = g.Image([[("file", "bin/app", b"app")]])
-bad.set_layer_tars([g.layer_tar([("whiteout", "bin")])], diff_ids=good.diff_ids)
-g.write_docker_1_10([(bad, ["mix3/hello:latest"])], "hello-bad.tar")
-# Text that deflates slowly enough (seconds on one thread) for a kill to land mid-write.
-archive("hello-big.tar", "mix3/hello:latest", [[("file", "big", b"".join(b"%x " % (i * 2654435761 % 2**32) for i in range(20_000_000)))]])
-PY
+python3 "$PY_DIR/fixtures.py" integrity
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 
 # --- file names ---

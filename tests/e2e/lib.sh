@@ -6,7 +6,8 @@ set -euo pipefail
 : "${ACTOOL:?ACTOOL must name the appc actool binary}"
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$TESTS_DIR/../.." && pwd)"
-TREE="python3 $TESTS_DIR/tree.py"
+PY_DIR="$TESTS_DIR/py"  # the tests' Python: images (fixtures.py), checks, servers
+TREE="python3 $PY_DIR/tree.py"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/d2a-e2e.XXXXXX")"
 cleanup() { rm -rf "$WORK"; }
@@ -54,25 +55,7 @@ d2a_validate_new() {
 stream_readable() {
   [ "$(head -c 2 "$1" | od -An -tx1 | tr -d ' ')" = 1f8b ] || return 0
   local want; want=$(gzip -dc "$1" | wc -c)
-  python3 - "$1" "$want" <<'PY' || return 1
-import sys, tarfile
-path, want = sys.argv[1], int(sys.argv[2])
-entries = data = 0
-with open(path, "rb") as f, tarfile.open(fileobj=f, mode="r|gz") as t:
-    for m in t:
-        entries += 1
-        if m.isfile():
-            data += len(t.extractfile(m).read())
-    # Past the tar's end-of-archive blocks: the stream must yield exactly gzip -dc's bytes.
-    total = t.fileobj.tell()
-    while True:
-        chunk = t.fileobj.read(1 << 16)
-        if not chunk:
-            break
-        total += len(chunk)
-if entries < 2 or total != want:
-    sys.exit("%s: streamed %d entries, %d bytes of tar; gzip -dc gives %d" % (path, entries, total, want))
-PY
+  python3 "$PY_DIR/checks.py" stream-readable "$1" "$want" || return 1
   [ "$(gzip -l "$1" | awk 'NR == 2 {print $2}')" = "$want" ] || { echo "$1: gzip -l size differs from $want"; return 1; }
 }
 
@@ -97,27 +80,7 @@ umoci_commit() { umoci repack --refresh-bundle --image "$1:t" "$2" >/dev/null; }
 run_app() {
   unpack_aci "$1" "$2"
   manifest_of "$1" > "$2.manifest"
-  python3 - "$2/rootfs" "$2.manifest" > "$2.out" 2>&1 <<'PY' &
-import json, os, sys
-root, manifest = sys.argv[1], json.load(open(sys.argv[2]))
-app = manifest["app"]
-def resolve(name, file):
-    if name.isdigit():
-        return int(name)
-    for line in open(os.path.join(root, "etc", file)):
-        f = line.split(":")
-        if f[0] == name:
-            return int(f[2])
-    sys.exit("unknown %s %s" % (file, name))
-uid, gid = resolve(app["user"], "passwd"), resolve(app["group"], "group")
-env = {e["name"]: e["value"] for e in app.get("environment", [])}
-os.chroot(root)
-os.chdir(app.get("workingDirectory", "/"))
-os.setgroups([])
-os.setgid(gid)
-os.setuid(uid)
-os.execve(app["exec"][0], app["exec"], env)
-PY
+  python3 "$PY_DIR/checks.py" run-app "$2/rootfs" "$2.manifest" > "$2.out" 2>&1 &
   APP_PID=$!
 }
 

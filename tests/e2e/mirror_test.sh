@@ -7,12 +7,7 @@ source "$TESTS_DIR/registry_lib.sh"
 
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 python3 "$REPO_DIR/testdata/make_sample.py" date date.tar
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-img = g.Image([[("file", "a", b"a" * 10000)], [("file", "b", b"b")]], config={"Cmd": ["/a"]})
-g.write_docker_1_10([(img, ["small/app:1"])], "small.tar")
-PY
+python3 "$PY_DIR/fixtures.py" mirror-small
 start_registry mirror
 R=127.0.0.1:$mirror_PORT
 skopeo copy -q --dest-tls-verify=false docker-archive:hello.tar docker://$R/mix3/hello:latest
@@ -90,14 +85,7 @@ bad=0; for b in shared/blobs/sha256/*; do [ "$(sha256sum < "$b" | cut -d' ' -f1)
 # A cache file swapped while it is in use (another user of a shared cache, say): a layer
 # that only deletes is replaced, again and again, by one deleting /etc/passwd. What was
 # verified is what is used, so no conversion may lose /etc/passwd.
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-img = g.Image([[("dir", "etc"), ("file", "etc/passwd", b"root:x:0:0::/:/bin/sh\n"), ("file", "tmp/junk", b"j")],
-               [("whiteout", "tmp/junk")]], config={"Cmd": ["/x"]})
-g.write_docker_1_10([(img, ["swap/app:1"])], "swap.tar")
-open("tampered.layer", "wb").write(g.gz(g.layer_tar([("whiteout", "etc/passwd")])))
-PY
+python3 "$PY_DIR/fixtures.py" mirror-swap
 skopeo copy -q --dest-tls-verify=false docker-archive:swap.tar docker://$R/swap/app:1
 mkdir swap-out
 d2a -q --insecure-allow-http --cache-dir swapcache -o swap-out docker://$R/swap/app:1 > /dev/null ||

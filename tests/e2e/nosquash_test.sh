@@ -1,27 +1,10 @@
 #!/usr/bin/env bash
 # --nosquash: one ACI per layer, flat and uniquely named, each depending on the one below
 # by name and that image's own labels, each with a pathWhitelist; rendered the appc way
-# (render_aci.py) the set gives exactly the squashed tree, on whiteout and hard-link cases.
+# (py/render_aci.py) the set gives exactly the squashed tree, on whiteout and hard-link cases.
 source "$(dirname "$0")/lib.sh"
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-layers = [
-    [("dir", "etc", 0o700), ("file", "etc/passwd", b"root:x:0:0::/:/bin/sh\n"),
-     ("dir", "data"), ("file", "data/t", b"target"), ("hardlink", "data/l1", "data/t"),
-     ("hardlink", "data/l2", "data/t"), ("file", "data/r", b"replace me"), ("hardlink", "data/rl", "data/r"),
-     ("dir", "opq"), ("file", "opq/old", b"o"), ("dir", "gone"), ("file", "gone/x", b"x"),
-     ("dir", "to-file"), ("file", "to-file/in", b"i"), ("file", "p1", b"pair"), ("hardlink", "p2", "p1")],
-    # Implied parents only: etc keeps mode 0700 when rendered.
-    [("whiteout", "data/t"), ("file", "data/r", b"replaced"), ("file", "etc/motd", b"hi")],
-    [],  # an empty layer, as a metadata-only Dockerfile step gives
-    [("opaque", "opq"), ("file", "opq/new", b"n"), ("whiteout", "gone"), ("file", "to-file", b"now a file"),
-     ("dir", "data"), ("file", "data/new", b"new")],
-]
-img = g.Image(layers, config={"Entrypoint": ["/bin/sh"], "ExposedPorts": {"80/tcp": {}, "9000-9002/udp": {}}})
-g.write_docker_1_10([(img, ["layered/app:2"])], "img.tar")
-PY
+python3 "$PY_DIR/fixtures.py" nosquash
 
 mkdir squashed layered
 d2a -o squashed img.tar > /dev/null
@@ -57,20 +40,14 @@ wl=$(manifest_of layered/layered-app-layer1-2-linux-amd64.aci | jq -c '.pathWhit
 [ "$wl" = '["/data","/data/l1","/data/l2","/data/r","/data/rl","/etc","/etc/motd","/etc/passwd","/gone","/gone/x","/opq","/opq/old","/p1","/p2","/to-file","/to-file/in"]' ] &&
   pass "layer 1 pathWhitelist is the merged tree after it" || fail "layer 1 pathWhitelist: $wl"
 
-if python3 "$TESTS_DIR/render_aci.py" layered/layered-app-2-linux-amd64.aci rendered; then
+if python3 "$PY_DIR/render_aci.py" layered/layered-app-2-linux-amd64.aci rendered; then
   if $TREE compare want/rootfs rendered/rootfs; then pass "rendered layers equal the squashed tree"
   else fail "rendered tree differs"; fi
 else fail "rendering failed"; fi
 
 # A hard link to a file of a lower layer: a layer ACI cannot hold it, and the error says so
 # (not that the target is missing).
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-img = g.Image([[("dir", "www"), ("file", "www/index.html", b"hello")],
-               [("hardlink", "www/index2.html", "www/index.html")]], config={"Cmd": ["/x"]})
-g.write_docker_1_10([(img, ["links/app:1"])], "lower-link.tar")
-PY
+python3 "$PY_DIR/fixtures.py" nosquash-lower-link
 mkdir lower-link
 set +e; d2a -q --nosquash -o lower-link lower-link.tar > /dev/null 2> err; rc=$?; set -e
 [ $rc = 1 ] && [ "$(cat err)" = "Error: layer 2/2: hard link www/index2.html points to www/index.html of a lower layer, which an ACI of one layer cannot hold (convert without --nosquash)" ] &&
@@ -90,7 +67,7 @@ mkdir o-squashed o-layered
 d2a -o o-squashed oracle.tar > /dev/null || fail "squashed conversion of oracle.tar"
 unpack_aci o-squashed/*.aci o-want
 if d2a -o o-layered --nosquash oracle.tar > /dev/null &&
-   python3 "$TESTS_DIR/render_aci.py" o-layered/test-layers-v1-linux-amd64.aci o-rendered &&
+   python3 "$PY_DIR/render_aci.py" o-layered/test-layers-v1-linux-amd64.aci o-rendered &&
    $TREE compare o-want/rootfs o-rendered/rootfs; then
   pass "umoci image: rendered layers equal the squashed tree"
 else fail "umoci image layered rendering"; fi

@@ -2,12 +2,7 @@
 # Mistakes an operator makes in flags and files: each is an error that says what is wrong
 # (exit 2 for usage, 1 otherwise), never a silent wrong result.
 source "$(dirname "$0")/lib.sh"
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-for name in ("one", "two", "three"):
-    g.write_docker_1_10([(g.Image([[("file", name, name.encode())]], config={"Cmd": ["/" + name]}), ["op/%s:1" % name])], name + ".tar")
-PY
+python3 "$PY_DIR/fixtures.py" operator
 expect() {  # expect RC PATTERN ARGS...: exit status RC and PATTERN on stderr
   local want=$1 pattern=$2; shift 2
   rm -rf out && mkdir out

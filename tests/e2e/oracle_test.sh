@@ -55,15 +55,7 @@ umoci_commit L B
 
 # Layer 3, hand-made: an opaque whiteout after same-layer content, a whiteout that
 # removes a lower file, a file re-created next to its own whiteout.
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen
-open("layer3.tar", "wb").write(imagegen.layer_tar([
-    ("dir", "opq"), ("file", "opq/new", b"upper\n"), ("opaque", "opq"),
-    ("whiteout", "bin/rel-link"),
-    ("file", "data/file", b"rewritten\n"), ("whiteout", "data/file"),
-]))
-PY
+python3 "$PY_DIR/fixtures.py" oracle-layer3
 umoci raw add-layer --image L:t layer3.tar
 umoci config --image L:t --config.entrypoint /bin/suid --config.cmd sh \
   --config.user app --config.env FOO=bar --config.workingdir /data \
@@ -90,18 +82,7 @@ else fail "app fields: $(jq -c .app <<<"$m")"; fi
 if [ "$(jq -c '.app.mountPoints' <<<"$m")" = '[{"name":"volume-data-vol","path":"/data/vol","readOnly":false}]' ]; then
   pass "mount points"; else fail "mount points: $(jq -c .app.mountPoints <<<"$m")"; fi
 # Parents before children and link targets before links, in the tar's own order.
-if tar -tvf $ACI | python3 -c '
-import sys
-seen = set()
-for line in sys.stdin:
-    name = line.split()[5].rstrip("/")
-    parent = name.rsplit("/", 1)[0] if "/" in name else ""
-    if parent and parent not in seen: sys.exit("child before parent: " + name)
-    if " link to " in line:
-        target = line.rsplit(" link to ", 1)[1].strip()
-        if target not in seen: sys.exit("link before target: " + name)
-    seen.add(name)
-'; then pass "tar order"; else fail "tar order"; fi
+if tar -tvf $ACI | python3 "$PY_DIR/checks.py" parents-first; then pass "tar order"; else fail "tar order"; fi
 
 # The same image straight from the OCI layout, as a directory and as an OCI archive
 # (gzip-compressed): the same tree again, and the same manifest but for source annotations.

@@ -4,14 +4,7 @@
 # platform that is not there is an error naming the ones that are.
 source "$(dirname "$0")/lib.sh"
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-imgs = [g.Image([[("file", "which", b"amd64\n")]], arch="amd64"),
-        g.Image([[("file", "which", b"arm64\n")]], arch="arm64", variant="v8"),
-        g.Image([[("file", "which", b"armv7\n")]], arch="arm", variant="v7")]
-g.write_oci_index_layout(imgs, "1.0", "multi")
-PY
+python3 "$PY_DIR/fixtures.py" platform
 
 check_pick() {  # check_pick PLATFORM-ARGS EXPECTED-FILE EXPECTED-CONTENT
   rm -rf out && mkdir out

@@ -18,17 +18,7 @@ PRELOAD="$WORK/pause_at_eof.so"
 runtime=$(ldd "$DOCKER2ACI" | awk '/lib(a|t)san/ {print $3}')
 [ -n "$runtime" ] && PRELOAD="$runtime:$PRELOAD"
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-# Six layers of a few bytes to 0.2 kB (each written in one piece as it arrives) over one of
-# 64 kB, and an image of tiny layers alone.
-layers = [[("file", "big", bytes(range(256)) * 256)]]
-layers += [[("file", "l%d" % i, b"x" * (3 + 40 * i))] for i in range(6)]
-g.write_docker_25([(g.Image(layers, config={"Cmd": ["/big"]}), ["stress/mixed:1"])], "mixed.tar", compress=True)
-tiny = [[("file", "t%d" % i, b"%d\n" % i)] for i in range(8)]
-g.write_docker_25([(g.Image(tiny, config={"Cmd": ["/t0"]}), ["stress/tiny:1"])], "tiny.tar", compress=True)
-PY
+python3 "$PY_DIR/fixtures.py" pull-stress
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 start_registry plain
 P=127.0.0.1:$plain_PORT

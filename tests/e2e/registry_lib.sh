@@ -7,15 +7,9 @@ stop_servers() {
 }
 trap 'stop_servers; cleanup' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+free_port() { python3 "$PY_DIR/net.py" free-port; }
 
-wait_port() {  # wait_port PORT: until something listens
-  for _ in $(seq 1 100); do
-    python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$1)))" && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1"; return 1
-}
+wait_port() { python3 "$PY_DIR/net.py" wait-port "$1"; }  # until something listens on PORT
 
 # make_ca: a CA and a server certificate for 127.0.0.1 and localhost in $WORK/tls.
 make_ca() {

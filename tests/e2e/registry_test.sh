@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
 # Pulls from Debian's docker-registry on 127.0.0.1 in three configurations (plain HTTP;
-# TLS with a generated CA and htpasswd Basic auth; token auth with tests/e2e/token_server.py),
+# TLS with a generated CA and htpasswd Basic auth; token auth with tests/e2e/py/token_server.py),
 # with images pushed by skopeo as schema2, OCI, and a manifest list (amd64 + arm64).
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
 
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-imgs = [g.Image([[("file", "which", b"amd64\n")]], arch="amd64", config={"Cmd": ["/which"]}),
-        g.Image([[("file", "which", b"arm64\n")]], arch="arm64", variant="v8", config={"Cmd": ["/which"]})]
-g.write_oci_index_layout(imgs, "1.0", "multi")
-PY
+python3 "$PY_DIR/fixtures.py" registry
 make_ca
 htpasswd -Bbn alice 's3cret,"pass"' > htpasswd
 start_registry plain
@@ -20,7 +14,7 @@ start_registry secure \
   "  tls: {certificate: $WORK/tls/server.crt, key: $WORK/tls/server.key}" \
   "auth: {htpasswd: {realm: test-realm, path: $WORK/htpasswd}}"
 TOKEN_PORT=$(free_port)
-/usr/bin/python3 "$TESTS_DIR/token_server.py" "$TOKEN_PORT" tls/token.key tls/token.crt \
+/usr/bin/python3 "$PY_DIR/token_server.py" "$TOKEN_PORT" tls/token.key tls/token.crt \
   test-service test-issuer bob 'b0b pass' idt-5f0c9e >> token.log 2>&1 &
 SERVER_PIDS+=($!)
 wait_port "$TOKEN_PORT"
@@ -188,7 +182,7 @@ set -e
 # bypasses it.
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY no_proxy NO_PROXY  # whatever the machine has
 PROXY_PORT=$(free_port)
-python3 "$TESTS_DIR/proxy_server.py" "$PROXY_PORT" >> proxy.log 2>&1 &  # appends: the log is emptied between checks
+python3 "$PY_DIR/proxy_server.py" "$PROXY_PORT" >> proxy.log 2>&1 &  # appends: the log is emptied between checks
 SERVER_PIDS+=($!)
 wait_port "$PROXY_PORT"
 rm -rf out && mkdir out

@@ -15,22 +15,7 @@ trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_
 gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
 fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
 
-python3 - "$REPO_DIR/testdata" <<'PY'
-import sys; sys.path.insert(0, sys.argv[1])
-import imagegen as g
-def archive(path, tag, origin, **kw):
-    img = g.Image([[("file", "bin/app", b"app " * 3000)], [("file", "from", origin.encode())]],
-                  config={"Cmd": ["/bin/app"]}, **kw)
-    g.write_docker_25([(img, [tag])], path, compress=True)
-archive("app.tar", "foo/app:1", "app")
-for name, tag in [("dashdash", "team/my--app:1"), ("dash", "team/my-app:1"),
-                  ("taglinux", "foo/app:1-linux"), ("namelinux", "foo/app-1:linux"),
-                  ("short", "foo:app"), ("digest", "foo/app:tagged-for-push")]:
-    archive(name + ".tar", tag, name)
-# Names whose ACI file name is 234 to 255 bytes ("r-<a...>-1-linux-amd64.aci": 20 + n).
-for total in (234, 235, 236, 239, 240, 251, 252, 255):
-    archive("long%d.tar" % total, "r/" + "a" * (total - 20) + ":1", "long")
-PY
+python3 "$PY_DIR/fixtures.py" shared-dirs
 start_registry plain
 R=127.0.0.1:$plain_PORT
 start_registry second  # the same repository on another host
@@ -102,7 +87,7 @@ done
 plant() {  # plant KIND PATH
   case $1 in
     fifo) mkfifo "$2" ;;
-    socket) python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$2" ;;
+    socket) python3 "$PY_DIR/net.py" unix-socket "$2" ;;
     directory) mkdir -p "$2/inside" && echo keep > "$2/inside/file" ;;
   esac
 }

@@ -3,7 +3,7 @@
 // Retry-After, a download resumed with Range after a dropped connection, Basic and Bearer
 // challenges, redirects (credentials never follow to another host), a digest mismatch,
 // and a stalled download cancelled at once. A server that ignores Range or sends other
-// bytes on a restart is tests/e2e/fault_server.py's (httplib answers Range itself).
+// bytes on a restart is tests/e2e/py/fault_server.py's (httplib answers Range itself).
 #include "registry/client.hpp"
 
 #include <gtest/gtest.h>
