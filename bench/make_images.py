@@ -8,6 +8,10 @@ B: 80k small files in 2 layers; B-20k, B-40k, B-160k: the same with other file c
    show that time grows linearly with the number of files.
 C: ~1 GB in 4 layers (large and small files).
 A-gzip: image A with gzip-compressed layers (Docker 25+ layout), for the decompression path.
+R: ~190 MB of this machine's own files in 5 layers (C and C++ headers, Python and Perl
+   sources, locales and zoneinfo, programs, documentation), each directory walked in
+   name order up to a size: data nobody tuned the compressor on. Its bytes depend on the
+   machine, so only ratios within one run compare.
 A-legacy, B-legacy: images A and B for side-by-side runs of the Go docker2aci, which
    reads only the legacy docker save metadata (repositories, parent chains): written as
    Docker 1.10-24 did, that metadata beside manifest.json (so skopeo can push them too,
@@ -82,6 +86,42 @@ def image_c(d):
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
 
+# Directories of image R, layer by layer, and how many bytes of each layer's files to take.
+REAL_LAYERS = [
+    (["/usr/include"], 48 << 20),
+    (["/usr/lib/python3.11", "/usr/lib/python3", "/usr/share/perl", "/usr/share/perl5"], 40 << 20),
+    (["/usr/share/locale", "/usr/share/zoneinfo", "/usr/share/i18n"], 32 << 20),
+    (["/usr/bin", "/usr/sbin"], 48 << 20),
+    (["/usr/share/doc", "/usr/share/man"], 24 << 20),
+]
+
+
+def image_real():
+    layers = []
+    for roots, budget in REAL_LAYERS:
+        entries, left, seen = [], budget, set()
+        for root in roots:
+            for top, dirs, files in os.walk(root):
+                dirs.sort()
+                for name in sorted(files):
+                    path = os.path.join(top, name)
+                    rel = path.lstrip("/")
+                    if rel in seen:
+                        continue
+                    if os.path.islink(path):
+                        entries.append(("symlink", rel, os.readlink(path)))
+                    elif os.path.isfile(path) and os.access(path, os.R_OK):
+                        size = os.path.getsize(path)
+                        if size > left:
+                            continue
+                        with open(path, "rb") as f:
+                            entries.append(("file", rel, f.read(), 0o644))
+                        left -= size
+                    seen.add(rel)
+        layers.append(entries)
+    return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
+
+
 SCALING = {"B-20k": 20000, "B-40k": 40000, "B-160k": 160000}
 
 
@@ -101,6 +141,8 @@ def main():
         imagegen.write_docker_1_10([(image_b(d), [tag])], out)
     elif kind in SCALING:
         imagegen.write_docker_1_10([(image_b(d, SCALING[kind]), [tag])], out)
+    elif kind == "R":
+        imagegen.write_docker_1_10([(image_real(), [tag])], out)
     elif kind == "C":
         imagegen.write_docker_1_10([(image_c(d), [tag])], out)
     else:
