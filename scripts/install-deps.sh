@@ -18,7 +18,7 @@ if [ "${1:-}" = --tests ]; then
     bc bsdextrautils groff-base time file pigz isal
     umoci skopeo buildah appc-spec
     docker-registry apache2-utils openssl python3-jwt python3-cryptography
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev golang-go
   )
 fi
 missing=()

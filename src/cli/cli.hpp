@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/convert_image.hpp"
@@ -45,6 +46,11 @@ std::vector<std::string> collect_references(const CliOptions& options);
 // -compression=none) are accepted, as the original tool's flag package did.
 CliOptions parse_args(int argc, const char* const* argv);
 std::string usage_text();
+
+// What a long flag (without "--") takes, for callers that set flags by name (the C API):
+// nothing (a switch), one value, or a value each time it is given; nullopt: no such flag.
+enum class FlagKind { boolean, value, repeated };
+std::optional<FlagKind> flag_kind(std::string_view name);
 
 // Runs the command; returns the exit status (0 ok, 1 conversion error, 2 usage error).
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);

@@ -118,6 +118,21 @@ std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
 
 }  // namespace
 
+std::optional<FlagKind> flag_kind(std::string_view name) {
+    if (name == "images") return std::nullopt;  // the positional arguments, not a flag
+    const auto parser = make_parser();
+    for (const auto& group : parser.groups()) {
+        for (const auto& option : parser.group_help(group).options) {
+            for (const auto& long_name : option.l) {
+                if (long_name.size() < 2 || long_name != name) continue;
+                if (option.is_boolean) return FlagKind::boolean;
+                return option.is_container ? FlagKind::repeated : FlagKind::value;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::string usage_text() {
     return make_parser().help() +
            "\nIMAGE is one of:\n"

@@ -13,6 +13,7 @@ the test fails naming every include that breaks the rule, so the layout cannot d
     publish   putting ACIs in place: atomic publish, signatures, discovery site
     pipeline  one image, a batch: the library's API
     cli       flags in, reports out
+    api       the C API over the library (options are the command line's flags)
 
 Usage: depcheck.py SRC_DIR
 """
@@ -31,6 +32,7 @@ ALLOWED = {
     "publish": {"util", "aci"},
     "pipeline": {"util", "codec", "image", "registry", "source", "flatten", "aci", "publish"},
     "cli": {"util", "codec", "image", "source", "aci", "publish", "pipeline"},
+    "api": {"util", "publish", "pipeline", "cli"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"', re.M)
 

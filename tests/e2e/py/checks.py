@@ -107,6 +107,23 @@ def parents_first(argv):
         seen.add(name)
 
 
+def corrupt_layer_bytes(argv):
+    """library_test.sh: docker save archive argv[1] as argv[2] with one byte of its first
+    layer's data changed (the layer no longer matches its digest)."""
+    src = tarfile.open(argv[1])
+    dst = tarfile.open(argv[2], "w", format=tarfile.PAX_FORMAT)
+    first_layer = json.load(src.extractfile("manifest.json"))[0]["Layers"][0]
+    for m in src.getmembers():
+        data = src.extractfile(m).read() if m.isfile() else None
+        if m.name == first_layer:
+            data = bytearray(data)
+            at = len(data) // 3
+            data[at] ^= 0x01
+            data = bytes(data)
+        dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    dst.close()
+
+
 CHECKS = {
     "corrupt-first-layer": corrupt_first_layer,
     "drop-a-rootfs-file": drop_a_rootfs_file,
@@ -114,6 +131,7 @@ CHECKS = {
     "stream-readable": stream_readable,
     "run-app": run_app,
     "parents-first": parents_first,
+    "corrupt-layer-bytes": corrupt_layer_bytes,
 }
 
 

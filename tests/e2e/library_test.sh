@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The installed library as other programs use it: a DESTDIR install, then programs built
+# outside the tree (tests/library/) against it — C through pkg-config, C++ through CMake's
+# find_package, Go through cgo, Python through ctypes — each converting the sample image to
+# the CLI's bytes; a C caller's errors come back as strings and it lives on; only the API
+# is exported.
+source "$(dirname "$0")/lib.sh"
+: "${BUILD_DIR:?}"
+SRC="$REPO_DIR/tests/library"
+
+DESTDIR="$WORK/root" cmake --install "$BUILD_DIR" --prefix /usr > install.log
+lib=$(find "$WORK/root" -name libdocker2aci.so.1)
+libdir=$(dirname "$lib")
+pcdir="$libdir/pkgconfig"
+[ -f "$lib" ] && [ -f "$pcdir/docker2aci.pc" ] && [ -f "$WORK/root/usr/include/docker2aci/docker2aci.h" ] &&
+  [ -f "$libdir/cmake/docker2aci/docker2aciConfig.cmake" ] &&
+  pass "installed: $(cd "$WORK/root" && find . -path '*docker2aci*' -type f | sort | tr '\n' ' ')" ||
+  fail "install: $(cat install.log)"
+export LD_LIBRARY_PATH="$libdir"
+# A sanitizer build's library needs its runtime loaded first: the C and C++ programs run
+# with it preloaded (so the sanitizer watches the API's memory and threads as they call
+# it); Go's and Python's runtimes are not run under it.
+sanitizer=$(ldd "$lib" | awk '/lib(asan|ubsan|tsan)\.so/ {print $3}' | tr '\n' ' ')
+run_prog() { env ${sanitizer:+LD_PRELOAD="$sanitizer"} "$@"; }
+
+soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = libdocker2aci.so.1 ] && pass "SONAME $soname" || fail "SONAME: $soname"
+# Exactly the functions the header declares, nothing of the C++ inside.
+want=$(grep -o 'D2A_API [^(]*(' "$WORK/root/usr/include/docker2aci/docker2aci.h" | grep -o 'd2a_[a-z_]*(' | tr -d '(' | sort)
+have=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort)
+[ "$want" = "$have" ] && pass "nm -D lists only the API ($(wc -l <<<"$have") functions)" ||
+  fail "exported symbols differ from the header's: $(diff <(echo "$want") <(echo "$have") | head -20)"
+
+python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
+mkdir cli && d2a -q -o cli hello.tar > /dev/null
+want_aci=cli/mix3-hello-latest-linux-amd64.aci
+[ -f $want_aci ] || fail "the CLI wrote no $want_aci"
+# same_bytes OUTDIR WHAT: OUTDIR holds the CLI's ACI, byte for byte, and nothing else.
+same_bytes() {
+  if [ "$(ls "$1")" = mix3-hello-latest-linux-amd64.aci ] && cmp -s "$1/mix3-hello-latest-linux-amd64.aci" $want_aci; then
+    pass "$2: the CLI's bytes"
+  else fail "$2: $(ls -l "$1")"; fi
+}
+
+# C, through pkg-config.
+export PKG_CONFIG_PATH="$pcdir"
+if cc -std=c99 -Wall -Werror -o convert-c "$SRC/convert.c" $(pkg-config --cflags --libs docker2aci) 2> cc.log; then
+  pass "a C program builds with pkg-config --cflags --libs docker2aci"
+  mkdir c-out
+  run_prog ./convert-c c-out hello.tar > c.txt 2> c.err && pass "the C program converts" || fail "C: $(cat c.err)"
+  same_bytes c-out "C"
+  id=$(awk '{print $2}' c.txt)
+  want_id="sha512-$(gzip -dc $want_aci | sha512sum | cut -c1-128)"
+  [ "$id" = "$want_id" ] && pass "C: image ID as rkt computes it" || fail "C: image ID $id, not $want_id"
+  run_prog ./convert-c c-out hello.tar > c2.txt && [ "$(cat c2.txt)" = skipped ] && pass "C: unchanged image skipped" ||
+    fail "C: second run: $(cat c2.txt)"
+  # The tampered archive: a layer whose bytes no longer match its digest.
+  python3 "$PY_DIR/checks.py" corrupt-layer-bytes hello.tar tampered.tar
+  mkdir errors-out
+  run_prog ./convert-c --errors tampered.tar > errors.txt 2> errors.err
+  expected="set: -1 unknown compression method: brotli (want gzip or none)
+set: -1 unknown option \"no-such-flag\"
+set: -1 option \"nosquash\" wants true or false, not \"maybe\"
+set: -1 \"json\" is the command line's, not an option of a conversion
+convert: no-such-file.tar: No such file or directory (0)"
+  if [ "$(head -5 errors.txt)" = "$expected" ]; then pass "C: bad flags and a missing file give their errors"
+  else fail "C errors: $(diff <(echo "$expected") <(head -5 errors.txt))"; fi
+  if grep -q '^convert: .*sha256:.*(0, no path)$' errors.txt && [ "$(tail -1 errors.txt)" = alive ]; then
+    pass "C: the tampered archive's error, and the process lives on: $(sed -n 6p errors.txt)"
+  else fail "C tampered: $(cat errors.txt errors.err)"; fi
+  [ -z "$(ls -A errors-out)" ] && pass "C: nothing written for the failures" || fail "left: $(ls -A errors-out)"
+else fail "C build: $(cat cc.log)"; fi
+
+# C++, through CMake's find_package.
+if cmake -S "$SRC" -B cpp-build -DCMAKE_PREFIX_PATH="$WORK/root/usr" > cpp.log 2>&1 &&
+   cmake --build cpp-build >> cpp.log 2>&1; then
+  pass "a C++ program builds with find_package(docker2aci CONFIG)"
+  mkdir cpp-out
+  run_prog cpp-build/convert-cpp cpp-out hello.tar > cpp.txt 2>&1 && pass "the C++ program converts" || fail "C++: $(cat cpp.txt)"
+  same_bytes cpp-out "C++"
+  mkdir cpp-none
+  run_prog cpp-build/convert-cpp cpp-none hello.tar compression=none > /dev/null 2>&1 &&
+    [ "$(head -c 2 cpp-none/*.aci | od -An -tx1 | tr -d ' ')" != 1f8b ] &&
+    pass "C++: options as the CLI's flags (compression=none)" || fail "C++: compression=none"
+else fail "C++ build: $(tail -20 cpp.log)"; fi
+
+if [ -n "$sanitizer" ]; then
+  echo "# Python and Go skipped: the library is built with $sanitizer"
+  finish
+  exit
+fi
+
+# Python, through ctypes.
+mkdir py-out
+if python3 "$SRC/convert.py" "$lib" py-out hello.tar > py.txt 2> py.err; then
+  pass "Python (ctypes) converts with $(cat py.err)"
+  same_bytes py-out "Python"
+else fail "Python: $(cat py.err)"; fi
+
+# Go, through cgo (pkg-config finds the library; no network: the module has no dependencies).
+cp -r "$SRC/go" go-src
+if (cd go-src && GOCACHE="$WORK/gocache" GOPATH="$WORK/gopath" GOFLAGS=-mod=mod GOPROXY=off \
+      go build -o ../convert-go . ) > go.log 2>&1; then
+  pass "a Go program builds through cgo"
+  mkdir go-out
+  ./convert-go go-out hello.tar > go.txt 2> go.err && pass "the Go program converts" || fail "Go: $(cat go.err)"
+  same_bytes go-out "Go"
+else fail "Go build: $(tail -20 go.log)"; fi
+finish

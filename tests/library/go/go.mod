@@ -1,0 +1,3 @@
+module example.invalid/convert
+
+go 1.19
