@@ -57,7 +57,10 @@ if cc -std=c99 -Wall -Werror -o convert-c "$SRC/convert.c" $(pkg-config --cflags
   # The tampered archive: a layer whose bytes no longer match its digest.
   python3 "$PY_DIR/checks.py" corrupt-layer-bytes hello.tar tampered.tar
   mkdir errors-out
-  run_prog ./convert-c --errors tampered.tar > errors.txt 2> errors.err
+  # Its output is what is checked. (Under the ASan runtime, preloaded into this program,
+  # its exit was seen to hang in libp11-kit's destructor, after the output: hence the
+  # time limit and the status not checked.)
+  timeout 120 env ${sanitizer:+LD_PRELOAD="$sanitizer"} ./convert-c --errors tampered.tar > errors.txt 2> errors.err || true
   expected="set: -1 unknown compression method: brotli (want gzip or none)
 set: -1 unknown option \"no-such-flag\"
 set: -1 option \"nosquash\" wants true or false, not \"maybe\"
