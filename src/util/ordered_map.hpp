@@ -138,6 +138,10 @@ class OrderedMap {
             {
                 std::lock_guard lock(mutex_);
                 slot->done = true;
+                // Let go of it before the consumer can see it done: the consumer then holds
+                // the last reference, and what the task left (its result, its exception)
+                // is freed on the consumer's thread, after it used it.
+                slot.reset();
             }
             changed_.notify_all();
         }
