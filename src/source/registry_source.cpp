@@ -241,12 +241,12 @@ class RegistryPull::LayerBlobs : public std::enable_shared_from_this<LayerBlobs>
             client.fetch_blob(d.digest, size, *file, name, on_bytes, &cancelled_);
         }
         const uint64_t stored_size = file_size(file->get());
-        if (!arrival) arrival = publish(d, file, name);  // found in the cache, or resumed
-        arrival->complete(stored_size);
-        if (fetched) {
+        if (fetched) {  // counted before a reader can see the blob's end and ask
             std::lock_guard lock(mutex_);
             ++downloaded_;
         }
+        if (!arrival) arrival = publish(d, file, name);  // found in the cache, or resumed
+        arrival->complete(stored_size);
         if (options_.observer) options_.observer->finished(index, d, stored_size, !fetched);
     }
 
