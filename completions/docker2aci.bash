@@ -15,7 +15,7 @@ _docker2aci() {
         COMPREPLY=($(compgen -W "--image --nosquash --compression --compression-level --threads
             --output-dir --platform --json --quiet --debug --insecure-skip-verify
             --insecure-allow-http --username --password-stdin --cert-dir --parallel --batch
-            --jobs --shard --cache-dir --force --sign-key --gpg-home --passphrase-file --discovery-url --experimental-oci
+            --jobs --shard --cache-dir --force --known-manifest --sign-key --gpg-home --passphrase-file --discovery-url --experimental-oci
             --max-metadata-size --max-unpacked-size --max-compression-ratio --max-entries
             --version --help" -- "$cur"))
         return

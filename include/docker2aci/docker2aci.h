@@ -46,6 +46,8 @@ D2A_API d2a_options *d2a_options_new(void);
  * ("true": notes of the blob cache and the registry go to the log callback).
  * The command line's own flags ("help", "version", "json", "quiet", "batch", "jobs",
  * "shard", "password-stdin") are not options of a conversion and are refused.
+ * "known-manifest" (repeated) names manifest digests the caller holds already: such an
+ * image is skipped once resolved, before anything is downloaded or written.
  * Returns 0 on success, -1 for an unknown flag or a bad value (the options are then as
  * they were; d2a_options_error() says why). */
 D2A_API int d2a_options_set(d2a_options *o, const char *flag, const char *value);
@@ -77,9 +79,29 @@ D2A_API size_t d2a_result_count(const d2a_result *r);
 D2A_API const char *d2a_result_path(const d2a_result *r, size_t i);
 D2A_API const char *d2a_result_image_id(const d2a_result *r, size_t i);
 
+/* The i-th ACI's AC name, and its image manifest (JSON); NULL when i >= the count. */
+D2A_API const char *d2a_result_name(const d2a_result *r, size_t i);
+D2A_API const char *d2a_result_manifest(const d2a_result *r, size_t i);
+
 /* 1 when the ACIs in place were already made from this image (nothing written; "force"
- * converts anyway), else 0. */
+ * converts anyway), or its manifest digest is a "known-manifest", else 0. */
 D2A_API int d2a_result_skipped(const d2a_result *r);
+
+/* The image as given, and its manifest digest ("sha256:...", "" when it has none or was
+ * never resolved): for telling a batch's results apart. */
+D2A_API const char *d2a_result_image(const d2a_result *r);
+D2A_API const char *d2a_result_manifest_digest(const d2a_result *r);
+
+/* Converts `count` images, `jobs` (1 to 64) at a time, as the command line's --batch
+ * does: file names claimed in list order (the later of two images of one name fails), a
+ * discovery site's pages written once at the end. `each` (may be NULL) is called once per
+ * image as it ends, one call at a time, with a result that lives until `each` returns.
+ * Returns a result whose error is NULL when every image converted or was skipped, else
+ * why the batch failed ("2 of 5 images failed", or what stopped it from starting); its
+ * count is 0. Never NULL. */
+typedef void (*d2a_each_fn)(void *user, const d2a_result *r);
+D2A_API d2a_result *d2a_convert_batch(const d2a_options *o, const char *const *images,
+                                      size_t count, int jobs, d2a_each_fn each, void *user);
 
 D2A_API void d2a_result_free(d2a_result *r);
 D2A_API void d2a_options_free(d2a_options *o);

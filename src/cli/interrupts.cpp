@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <system_error>
 
-namespace d2a::cli {
+namespace docker2aci::cli {
 
 InterruptWatcher::InterruptWatcher(std::function<void(int)> report) : report_(std::move(report)) {
     sigemptyset(&watched_);
@@ -16,9 +16,9 @@ InterruptWatcher::InterruptWatcher(std::function<void(int)> report) : report_(st
     // Blocked here, before any worker starts, so that every thread inherits the mask and
     // the signals queue for the signalfd below.
     pthread_sigmask(SIG_BLOCK, &watched_, &previous_);
-    signals_ = FileDescriptor(signalfd(-1, &watched_, SFD_CLOEXEC));
-    stop_ = FileDescriptor(eventfd(0, EFD_CLOEXEC));
-    if (signals_.valid() && stop_.valid()) {
+    signals_ = signalfd(-1, &watched_, SFD_CLOEXEC);
+    stop_ = eventfd(0, EFD_CLOEXEC);
+    if (signals_ >= 0 && stop_ >= 0) {
         try {
             thread_ = std::thread([this] { watch(); });
             return;
@@ -26,17 +26,24 @@ InterruptWatcher::InterruptWatcher(std::function<void(int)> report) : report_(st
         }
     }
     pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+    close_fds();
+}
+
+void InterruptWatcher::close_fds() {
+    for (int* fd : {&signals_, &stop_}) {
+        if (*fd >= 0) ::close(*fd);
+        *fd = -1;
+    }
 }
 
 // Sleeps until a watched signal arrives (then reports and exits) or the run ends (stop_).
 void InterruptWatcher::watch() {
-    pollfd fds[2] = {{signals_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+    pollfd fds[2] = {{signals_, POLLIN, 0}, {stop_, POLLIN, 0}};
     for (;;) {
         if (::poll(fds, 2, -1) < 0) continue;  // EINTR
         if (fds[1].revents) return;
         signalfd_siginfo info{};
-        if (::read(signals_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info))
-            continue;
+        if (::read(signals_, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) continue;
         const int signal = static_cast<int>(info.ssi_signo);
         report_(signal);
         _exit(128 + signal);
@@ -44,12 +51,16 @@ void InterruptWatcher::watch() {
 }
 
 InterruptWatcher::~InterruptWatcher() {
-    if (!thread_.joinable()) return;
+    if (!thread_.joinable()) {
+        close_fds();
+        return;
+    }
     const uint64_t one = 1;
-    (void)!::write(stop_.get(), &one, sizeof one);
+    (void)!::write(stop_, &one, sizeof one);
     thread_.join();
+    close_fds();
     // A signal that arrived after the watcher stopped is delivered now, as by default.
     pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
 }
 
-}  // namespace d2a::cli
+}  // namespace docker2aci::cli

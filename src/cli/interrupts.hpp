@@ -10,9 +10,7 @@
 #include <functional>
 #include <thread>
 
-#include "util/file.hpp"
-
-namespace d2a::cli {
+namespace docker2aci::cli {
 
 class InterruptWatcher {
   public:
@@ -25,12 +23,13 @@ class InterruptWatcher {
 
   private:
     void watch();
+    void close_fds();
     std::function<void(int)> report_;
     sigset_t watched_{};
     sigset_t previous_{};
-    FileDescriptor signals_;  // signalfd of the watched signals
-    FileDescriptor stop_;     // eventfd: written when the run ends
+    int signals_ = -1;  // signalfd of the watched signals
+    int stop_ = -1;     // eventfd: written when the run ends
     std::thread thread_;
 };
 
-}  // namespace d2a::cli
+}  // namespace docker2aci::cli

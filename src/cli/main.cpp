@@ -7,5 +7,5 @@ int main(int argc, char** argv) {
     // libarchive converts names through the locale; in plain "C" it marks non-ASCII names
     // as binary (hdrcharset=BINARY) instead of writing them as UTF-8.
     if (!std::setlocale(LC_CTYPE, "C.UTF-8")) std::setlocale(LC_CTYPE, "");
-    return d2a::cli::run(argc, argv, std::cout, std::cerr);
+    return docker2aci::cli::run(argc, argv, std::cout, std::cerr);
 }

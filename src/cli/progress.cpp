@@ -1,10 +1,11 @@
 #include "cli/progress.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
-namespace d2a::cli {
+namespace docker2aci::cli {
 
 std::string human_size(uint64_t n) {
     char buf[32];
@@ -18,15 +19,19 @@ std::string human_size(uint64_t n) {
 
 namespace {
 
-std::string short_digest(const Descriptor& d) { return d.digest.str().substr(0, 19); }
+using Blob = DownloadProgress::Blob;
 
-class LineProgress final : public DownloadObserver {
+std::string short_digest(const Blob& b) {
+    return b.digest.substr(0, 19);
+}
+
+class LineProgress final : public DownloadProgress {
   public:
     LineProgress(std::ostream& err, std::mutex& mutex) : err_(err), mutex_(mutex) {}
     // Shared by concurrent pulls: keeps no per-image state.
-    void started(const std::vector<Descriptor>&) override {}
-    void progress(size_t, const Descriptor&, uint64_t) override {}
-    void finished(size_t, const Descriptor& blob, uint64_t bytes, bool cached) override {
+    void started(const std::vector<Blob>&) override {}
+    void progress(size_t, const Blob&, uint64_t) override {}
+    void finished(size_t, const Blob& blob, uint64_t bytes, bool cached) override {
         std::lock_guard lock(mutex_);
         err_ << (cached ? "Cached " : "Downloaded ") << short_digest(blob) << " ("
              << human_size(bytes) << ")\n"
@@ -39,10 +44,10 @@ class LineProgress final : public DownloadObserver {
 };
 
 // One line per layer, redrawn in place at most ten times a second (one pull at a time).
-class TerminalProgress final : public DownloadObserver {
+class TerminalProgress final : public DownloadProgress {
   public:
     TerminalProgress(std::ostream& err, std::mutex& mutex) : err_(err), mutex_(mutex) {}
-    void started(const std::vector<Descriptor>& blobs) override {
+    void started(const std::vector<Blob>& blobs) override {
         std::lock_guard lock(mutex_);
         blobs_ = blobs;
         done_.assign(blobs.size(), 0);
@@ -50,13 +55,13 @@ class TerminalProgress final : public DownloadObserver {
         drawn_ = false;
         draw(true);
     }
-    void progress(size_t i, const Descriptor&, uint64_t bytes) override {
+    void progress(size_t i, const Blob&, uint64_t bytes) override {
         std::lock_guard lock(mutex_);
         if (i >= done_.size()) return;
         done_[i] = bytes;
         draw(false);
     }
-    void finished(size_t i, const Descriptor&, uint64_t bytes, bool cached) override {
+    void finished(size_t i, const Blob&, uint64_t bytes, bool cached) override {
         std::lock_guard lock(mutex_);
         if (i >= done_.size()) return;
         done_[i] = bytes;
@@ -75,7 +80,8 @@ class TerminalProgress final : public DownloadObserver {
         for (size_t i = 0; i < blobs_.size(); ++i) {
             uint64_t total = blobs_[i].size;
             int width = 30;
-            int filled = total ? static_cast<int>(width * std::min<uint64_t>(done_[i], total) / total) : 0;
+            int filled =
+                total ? static_cast<int>(width * std::min<uint64_t>(done_[i], total) / total) : 0;
             if (state_[i] != ' ') filled = width;
             err_ << "\x1b[2K" << short_digest(blobs_[i]) << " [" << std::string(filled, '#')
                  << std::string(width - filled, '.') << "] " << human_size(done_[i]);
@@ -90,7 +96,7 @@ class TerminalProgress final : public DownloadObserver {
 
     std::ostream& err_;
     std::mutex& mutex_;
-    std::vector<Descriptor> blobs_;
+    std::vector<Blob> blobs_;
     std::vector<uint64_t> done_;
     std::vector<char> state_;
     bool drawn_ = false;
@@ -99,9 +105,10 @@ class TerminalProgress final : public DownloadObserver {
 
 }  // namespace
 
-std::unique_ptr<DownloadObserver> make_progress(std::ostream& err, std::mutex& err_mutex, bool terminal) {
+std::unique_ptr<DownloadProgress> make_progress(std::ostream& err, std::mutex& err_mutex,
+                                                bool terminal) {
     if (terminal) return std::make_unique<TerminalProgress>(err, err_mutex);
     return std::make_unique<LineProgress>(err, err_mutex);
 }
 
-}  // namespace d2a::cli
+}  // namespace docker2aci::cli

@@ -2,16 +2,16 @@
 // stderr is a terminal.
 #pragma once
 
+#include <docker2aci/docker2aci.hpp>
 #include <memory>
 #include <mutex>
 #include <ostream>
 
-#include "source/registry_source.hpp"
+namespace docker2aci::cli {
 
-namespace d2a::cli {
-
-std::unique_ptr<DownloadObserver> make_progress(std::ostream& err, std::mutex& err_mutex, bool terminal);
+std::unique_ptr<DownloadProgress> make_progress(std::ostream& err, std::mutex& err_mutex,
+                                                bool terminal);
 
 std::string human_size(uint64_t bytes);
 
-}  // namespace d2a::cli
+}  // namespace docker2aci::cli

@@ -77,6 +77,11 @@ ImageOutcome convert_image(const std::string& reference, const PipelineOptions& 
                         options.source.platform.str());
         }
     }
+    if (outcome.image.manifest_digest &&
+        options.known_manifests.count(*outcome.image.manifest_digest)) {
+        outcome.skipped = true;
+        return outcome;
+    }
     const std::vector<std::filesystem::path> paths =
         aci_output_paths(outcome.image, options.convert, options.layered);
     if (claims) {

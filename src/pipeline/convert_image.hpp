@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,13 +34,18 @@ struct PipelineOptions {
     ConvertOptions convert;
     bool layered = false;  // one ACI per layer (--nosquash)
     bool force = false;    // convert even when the ACIs in place were made from this image
+    // Manifest digests ("sha256:...") of images the caller holds already: such an image
+    // is skipped once resolved, before anything is downloaded or written.
+    std::set<std::string> known_manifests;
     const Signer* signer = nullptr;
     DownloadObserver* observer = nullptr;
 };
 
 struct ImageOutcome {
     Image image;  // for reports: names, digests, platform (its layers are not to be read)
-    bool skipped = false;                // the ACIs in place were made from this image
+    // The ACIs in place were made from this image (skipped_paths), or its manifest is
+    // one of known_manifests (skipped_paths empty).
+    bool skipped = false;
     std::vector<std::filesystem::path> skipped_paths;
     std::vector<ConvertResult> results;  // the ACIs written, in place
     size_t blobs_downloaded = 0;

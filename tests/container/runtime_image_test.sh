@@ -41,10 +41,10 @@ root=$work/aci/rootfs
 jq -c '.app | {exec, user, group}' "$work/aci/manifest"
 [ "$(jq -c '.app | [.exec, .user, .group]' "$work/aci/manifest")" = '[["/usr/bin/docker2aci","--help"],"10001","10001"]' ] ||
   { echo "unexpected app section"; exit 1; }
-for f in usr/bin/docker2aci usr/bin/gpg usr/bin/gpg-agent etc/ssl/certs/ca-certificates.crt; do
+for f in usr/bin/docker2aci usr/lib/libdocker2aci.so.1 usr/bin/gpg usr/bin/gpg-agent etc/ssl/certs/ca-certificates.crt; do
   [ -e "$root/$f" ] || { echo "missing /$f"; exit 1; }
 done
-for f in usr/bin/cmake usr/bin/g++ usr/bin/cc usr/bin/ninja src usr/include/archive.h tmp/docker2aci.deb; do
+for f in usr/bin/cmake usr/bin/g++ usr/bin/cc usr/bin/ninja src usr/include/archive.h tmp/debs; do
   [ ! -e "$root/$f" ] || { echo "build leftovers in the runtime image: /$f"; exit 1; }
 done
 file "$root/usr/bin/docker2aci" | grep -q ', stripped' || { echo "binary not stripped"; exit 1; }

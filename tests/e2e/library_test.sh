@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The installed library as other programs use it: a DESTDIR install, then programs built
-# outside the tree (tests/library/) against it — C through pkg-config, C++ through CMake's
-# find_package, Go through cgo, Python through ctypes — each converting the sample image to
-# the CLI's bytes; a C caller's errors come back as strings and it lives on; only the API
-# is exported.
+# outside the tree (tests/library/) against it — C through pkg-config, C++ (the C++ API)
+# through CMake's find_package, Go through cgo, Python through ctypes — each converting
+# the sample image to the CLI's bytes; a C caller's errors come back as strings and it
+# lives on, a C++ caller's as the API's exception types; batches from C and C++; a known
+# manifest skipped; only the API is exported; the installed CLI runs on the installed
+# library.
 source "$(dirname "$0")/lib.sh"
 : "${BUILD_DIR:?}"
 SRC="$REPO_DIR/tests/library"
@@ -16,6 +18,13 @@ pcdir="$libdir/pkgconfig"
   [ -f "$libdir/cmake/docker2aci/docker2aciConfig.cmake" ] &&
   pass "installed: $(cd "$WORK/root" && find . -path '*docker2aci*' -type f | sort | tr '\n' ' ')" ||
   fail "install: $(cat install.log)"
+# The installed program finds the installed library beside it (its RUNPATH is relative),
+# with no LD_LIBRARY_PATH.
+installed_cli=$WORK/root/usr/bin/docker2aci
+[ "$(env -u LD_LIBRARY_PATH "$installed_cli" --version | head -1)" = "$(d2a --version | head -1)" ] &&
+  [ "$(readlink -f "$(LD_LIBRARY_PATH= ldd "$installed_cli" | awk '/libdocker2aci/ {print $3}')")" = "$(readlink -f "$lib")" ] &&
+  pass "the installed CLI runs on the installed libdocker2aci.so.1" ||
+  fail "installed CLI: $(LD_LIBRARY_PATH= ldd "$installed_cli" | grep docker2aci)"
 export LD_LIBRARY_PATH="$libdir"
 # A sanitizer build's library needs its runtime loaded first: the C and C++ programs run
 # with it preloaded (so the sanitizer watches the API's memory and threads as they call
@@ -25,11 +34,17 @@ run_prog() { env ${sanitizer:+LD_PRELOAD="$sanitizer"} "$@"; }
 
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libdocker2aci.so.1 ] && pass "SONAME $soname" || fail "SONAME: $soname"
-# Exactly the functions the header declares, nothing of the C++ inside.
+# Exactly the C header's functions, and of the C++ inside only the public namespace
+# (docker2aci::, with its classes' type information): nothing of d2a:: or libstdc++.
 want=$(grep -o 'D2A_API [^(]*(' "$WORK/root/usr/include/docker2aci/docker2aci.h" | grep -o 'd2a_[a-z_]*(' | tr -d '(' | sort)
-have=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sed 's/@.*//' | sort)
-[ "$want" = "$have" ] && pass "nm -D lists only the API ($(wc -l <<<"$have") functions)" ||
-  fail "exported symbols differ from the header's: $(diff <(echo "$want") <(echo "$have") | head -20)"
+exported=$(nm -DC --defined-only "$lib" | awk '$2 ~ /^[TDBRVWu]$/ {$1=""; $2=""; sub(/^  /, ""); print}' | sed 's/@.*//')
+have=$(grep '^d2a_' <<<"$exported" | sort)
+[ "$want" = "$have" ] && pass "nm -D: the C header's $(wc -l <<<"$have") functions" ||
+  fail "exported C symbols differ from the header's: $(diff <(echo "$want") <(echo "$have") | head -20)"
+others=$(grep -v '^d2a_' <<<"$exported" | grep -Ev '^((typeinfo|typeinfo name|vtable) for )?docker2aci::' || true)
+cxx=$(grep -c 'docker2aci::' <<<"$exported")
+[ -z "$others" ] && [ "$cxx" -gt 20 ] && pass "nm -D: besides them only docker2aci:: ($cxx symbols)" ||
+  fail "exported beyond the API: $(head -20 <<<"$others")"
 
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 mkdir cli && d2a -q -o cli hello.tar > /dev/null
@@ -72,6 +87,17 @@ convert: no-such-file.tar: No such file or directory (0)"
     pass "C: the tampered archive's error, and the process lives on: $(sed -n 6p errors.txt)"
   else fail "C tampered: $(cat errors.txt errors.err)"; fi
   [ -z "$(ls -A errors-out)" ] && pass "C: nothing written for the failures" || fail "left: $(ls -A errors-out)"
+  # A batch: the later of two images of one file name fails, a missing file fails, and
+  # the batch says how many.
+  mkdir batch-out
+  cp hello.tar hello-copy.tar
+  run_prog ./convert-c --batch batch-out hello.tar hello-copy.tar no-such.tar > batch.txt 2>&1
+  expected="batch: 2 of 3 images failed
+hello-copy.tar: error: batch-out/mix3-hello-latest-linux-amd64.aci is also the output of hello.tar in this run; convert one of them into another directory
+hello.tar: batch-out/mix3-hello-latest-linux-amd64.aci mix3/hello
+no-such.tar: error: no-such.tar: No such file or directory"
+  [ "$(LC_ALL=C sort batch.txt)" = "$expected" ] && pass "C: a batch reports each image and the count that failed" ||
+    fail "C batch: $(diff <(echo "$expected") <(LC_ALL=C sort batch.txt))"
 else fail "C build: $(cat cc.log)"; fi
 
 # C++, through CMake's find_package.
@@ -85,6 +111,27 @@ if cmake -S "$SRC" -B cpp-build -DCMAKE_PREFIX_PATH="$WORK/root/usr" > cpp.log 2
   run_prog cpp-build/convert-cpp cpp-none hello.tar compression=none > /dev/null 2>&1 &&
     [ "$(head -c 2 cpp-none/*.aci | od -An -tx1 | tr -d ' ')" != 1f8b ] &&
     pass "C++: options as the CLI's flags (compression=none)" || fail "C++: compression=none"
+  # Errors are the API's own exception types, caught across the library.
+  run_prog cpp-build/convert-cpp --errors x > cpp-errors.txt 2>&1 || true
+  expected="UsageError: unknown compression method: brotli (want gzip or none)
+Error: no-such-file.tar: No such file or directory"
+  [ "$(cat cpp-errors.txt)" = "$expected" ] && pass "C++: UsageError and Error caught by their types" ||
+    fail "C++ errors: $(diff <(echo "$expected") cpp-errors.txt)"
+  # "known-manifest": an image the caller holds is skipped before anything is written.
+  skopeo copy -q docker-archive:hello.tar oci:layout:latest
+  mkdir cli-layout
+  digest=$(d2a --json -o cli-layout layout | python3 -c 'import json,sys; print(json.load(sys.stdin)["manifestDigest"])')
+  mkdir cpp-known
+  run_prog cpp-build/convert-cpp cpp-known layout known-manifest="$digest" > known.txt 2>&1 &&
+    [ "$(cat known.txt)" = "skipped $digest" ] && [ -z "$(ls -A cpp-known)" ] &&
+    pass "C++: a known manifest is skipped, nothing written" || fail "C++ known manifest: $(cat known.txt; ls cpp-known)"
+  mkdir cpp-batch
+  run_prog cpp-build/convert-cpp --batch cpp-batch hello.tar layout hello-copy.tar > cpp-batch.txt 2>&1 || true
+  expected="0 hello.tar: ok cpp-batch/mix3-hello-latest-linux-amd64.aci mix3/hello
+1 layout: ok cpp-batch/layout-latest-linux-amd64.aci layout
+2 hello-copy.tar: error: cpp-batch/mix3-hello-latest-linux-amd64.aci is also the output of hello.tar in this run; convert one of them into another directory"
+  [ "$(LC_ALL=C sort cpp-batch.txt)" = "$expected" ] && pass "C++: a batch, each outcome with its index" ||
+    fail "C++ batch: $(diff <(echo "$expected") <(LC_ALL=C sort cpp-batch.txt))"
 else fail "C++ build: $(tail -20 cpp.log)"; fi
 
 if [ -n "$sanitizer" ]; then

@@ -11,9 +11,9 @@ the test fails naming every include that breaks the rule, so the layout cannot d
     flatten   layers -> one tree
     aci       the appc format: manifest, names, tar, reading ACIs back
     publish   putting ACIs in place: atomic publish, signatures, discovery site
-    pipeline  one image, a batch: the library's API
-    cli       flags in, reports out
-    api       the C API over the library (options are the command line's flags)
+    pipeline  one image, a batch: the library's calls
+    api       the public C++ and C APIs (include/docker2aci/) and the flags they are set by
+    cli       the docker2aci program: flags in, reports out, on the public API alone
 
 Usage: depcheck.py SRC_DIR
 """
@@ -31,8 +31,10 @@ ALLOWED = {
     "aci": {"util", "codec", "image", "flatten"},
     "publish": {"util", "aci"},
     "pipeline": {"util", "codec", "image", "registry", "source", "flatten", "aci", "publish"},
-    "cli": {"util", "codec", "image", "source", "aci", "publish", "pipeline"},
-    "api": {"util", "publish", "pipeline", "cli"},
+    "api": {"util", "image", "source", "aci", "publish", "pipeline"},
+    # Only <docker2aci/docker2aci.hpp>: the program links the shared library, which
+    # exports nothing else.
+    "cli": set(),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/[^"]+"', re.M)
 

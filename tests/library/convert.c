@@ -1,7 +1,8 @@
 /* Converts IMAGE into OUTDIR through the C API, printing each ACI's path and image ID;
  * exits 1 with the error on a failed conversion. With "--errors" instead, makes three
  * failing calls (a bad flag, a missing file, the tampered archive IMAGE) and prints each
- * error, then "alive": the process goes on after each. */
+ * error, then "alive": the process goes on after each. With "--batch OUTDIR IMAGE...",
+ * converts them as one batch, printing each image's outcome and then the batch's. */
 #include <docker2aci/docker2aci.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +12,29 @@ static void on_log(void *user, int level, const char *message) {
     ++*(int *)user;
 }
 
+static void on_each(void *user, const d2a_result *r) {
+    (void)user;
+    if (d2a_result_error(r))
+        printf("%s: error: %s\n", d2a_result_image(r), d2a_result_error(r));
+    else if (d2a_result_skipped(r))
+        printf("%s: skipped\n", d2a_result_image(r));
+    else
+        printf("%s: %s %s\n", d2a_result_image(r), d2a_result_path(r, 0), d2a_result_name(r, 0));
+}
+
+static int batch(int argc, char **argv) {
+    d2a_options *o = d2a_options_new();
+    d2a_options_set(o, "output-dir", argv[2]);
+    d2a_result *r = d2a_convert_batch(o, (const char *const *)argv + 3, (size_t)(argc - 3), 2,
+                                      on_each, NULL);
+    printf("batch: %s\n", d2a_result_error(r) ? d2a_result_error(r) : "ok");
+    d2a_result_free(r);
+    d2a_options_free(o);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "--batch") == 0) return batch(argc, argv);
     if (argc != 3) {
         fprintf(stderr, "usage: convert OUTDIR|--errors IMAGE\n");
         return 2;

@@ -1,16 +1,18 @@
+#include "api/flags.hpp"
+
 #include <cxxopts.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 
-#include "cli/cli.hpp"
 #include "image/platform.hpp"
 #include "pipeline/batch.hpp"
 #include "publish/discovery_site.hpp"
+#include "util/digest.hpp"
 #include "util/error.hpp"
 
-namespace d2a::cli {
+namespace d2a::api {
 
 namespace {
 
@@ -67,6 +69,8 @@ cxxopts::Options make_parser() {
          cxxopts::value<std::string>(), "K/N")
         ("cache-dir", "Blob cache shared between runs and processes", cxxopts::value<std::string>(), "DIR")
         ("force", "Convert even when the existing ACI was made from the same image")
+        ("known-manifest", "Skip an image whose manifest digest is DIGEST: its ACIs are held already (may be repeated)",
+         cxxopts::value<std::vector<std::string>>(), "DIGEST")
         ("sign-key", "Write NAME.aci.asc, a detached OpenPGP signature by this secret key, for rkt",
          cxxopts::value<std::string>(), "KEYID")
         ("gpg-home", "GnuPG home directory holding the signing key", cxxopts::value<std::string>(), "DIR")
@@ -118,6 +122,14 @@ std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
 
 }  // namespace
 
+bool command_only(std::string_view flag) {
+    for (const char* name :
+         {"help", "version", "json", "quiet", "batch", "jobs", "shard", "password-stdin"}) {
+        if (flag == name) return true;
+    }
+    return false;
+}
+
 std::optional<FlagKind> flag_kind(std::string_view name) {
     if (name == "images") return std::nullopt;  // the positional arguments, not a flag
     const auto parser = make_parser();
@@ -148,12 +160,12 @@ std::string usage_text() {
            "\nExit status: 0 success, 1 conversion error, 2 usage error.\n";
 }
 
-CliOptions parse_args(int argc, const char* const* argv) {
+Flags parse_flags(int argc, const char* const* argv, bool need_image) {
     auto args = normalize_go_flags(argc, argv);
     std::vector<const char*> cargv;
     for (const auto& a : args) cargv.push_back(a.c_str());
     auto parser = make_parser();
-    CliOptions o;
+    Flags o;
     try {
         auto r = parser.parse(static_cast<int>(cargv.size()), cargv.data());
         o.help = r.count("help") > 0;
@@ -184,6 +196,15 @@ CliOptions parse_args(int argc, const char* const* argv) {
         o.jobs = r["jobs"].as<int>();
         if (o.jobs < 1 || o.jobs > 64) throw UsageError("--jobs must be 1 to 64");
         o.pipeline.force = r.count("force") > 0;
+        if (r.count("known-manifest")) {
+            for (const auto& digest : r["known-manifest"].as<std::vector<std::string>>()) {
+                try {
+                    o.pipeline.known_manifests.insert(Digest::parse(digest).str());
+                } catch (const Error& e) {
+                    throw UsageError("--known-manifest: " + std::string(e.what()));
+                }
+            }
+        }
         if (r.count("cache-dir")) o.pipeline.cache_dir = r["cache-dir"].as<std::string>();
         if (r.count("sign-key")) o.sign_key = r["sign-key"].as<std::string>();
         if (r.count("gpg-home")) o.gpg_home = r["gpg-home"].as<std::string>();
@@ -243,13 +264,13 @@ CliOptions parse_args(int argc, const char* const* argv) {
     } catch (const cxxopts::exceptions::exception& e) {
         throw UsageError(e.what());
     }
-    if (!o.help && !o.version && o.images.empty() && o.batch_files.empty()) {
+    if (need_image && !o.help && !o.version && o.images.empty() && o.batch_files.empty()) {
         throw UsageError("no IMAGE given");
     }
     return o;
 }
 
-std::vector<std::string> collect_references(const CliOptions& options) {
+std::vector<std::string> collect_references(const Flags& options) {
     std::vector<std::string> refs = options.images;
     for (const auto& file : options.batch_files) {
         std::ifstream opened;
@@ -277,4 +298,4 @@ std::vector<std::string> collect_references(const CliOptions& options) {
     return refs;
 }
 
-}  // namespace d2a::cli
+}  // namespace d2a::api

@@ -1,18 +1,18 @@
+#include "api/flags.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "cli/cli.hpp"
-
-namespace d2a::cli {
+namespace d2a::api {
 namespace {
 
-CliOptions parse(std::vector<const char*> args) {
+Flags parse(std::vector<const char*> args) {
     args.insert(args.begin(), "docker2aci");
-    return parse_args(static_cast<int>(args.size()), args.data());
+    return parse_flags(static_cast<int>(args.size()), args.data());
 }
 
-TEST(Options, ShardTakesTwoPlainCounts) {
+TEST(Flags, ShardTakesTwoPlainCounts) {
     auto o = parse({"--shard", "2/3", "img.tar"});
     ASSERT_TRUE(o.shard);
     EXPECT_EQ(o.shard->first, 2u);
@@ -24,7 +24,7 @@ TEST(Options, ShardTakesTwoPlainCounts) {
     }
 }
 
-TEST(Options, GoSpellingsAndFlagsAfterTheImage) {
+TEST(Flags, GoSpellingsAndFlagsAfterTheImage) {
     auto o = parse({"img.tar", "-compression=none", "-nosquash", "--debug"});
     EXPECT_EQ(o.pipeline.convert.compression.kind, OutputCompression::none);
     EXPECT_TRUE(o.pipeline.layered);
@@ -36,4 +36,4 @@ TEST(Options, GoSpellingsAndFlagsAfterTheImage) {
 }
 
 }  // namespace
-}  // namespace d2a::cli
+}  // namespace d2a::api
