@@ -12,6 +12,10 @@ R: ~190 MB of this machine's own files in 5 layers (C and C++ headers, Python an
    sources, locales and zoneinfo, programs, documentation), each directory walked in
    name order up to a size: data nobody tuned the compressor on. Its bytes depend on the
    machine, so only ratios within one run compare.
+M: ~80 MB of mixed classes in 4 layers: random units repeated at periods up to 32 KiB,
+   random runs between text at and around the 2 KiB planning granularity, zero runs,
+   base64, a 4-letter alphabet, JSON logs, CSV numbers, text of vocabularies of 60, 2,000
+   (Zipf-like frequencies) and 50,000 words, files ending at and around 1 MiB.
 A-legacy, B-legacy: images A and B for side-by-side runs of the Go docker2aci, which
    reads only the legacy docker save metadata (repositories, parent chains): written as
    Docker 1.10-24 did, that metadata beside manifest.json (so skopeo can push them too,
@@ -122,6 +126,62 @@ def image_real():
     return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
 
 
+def zipf_text(rnd, vocabulary, n):
+    """Lines of words drawn with Zipf-like frequencies (rank r weighs 1/r) from
+    `vocabulary` made-up words of 2 to 12 letters, as prose and source code have."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = ["".join(rnd.choice(letters) for _ in range(rnd.randint(2, 12))) for _ in range(vocabulary)]
+    weights = [1.0 / (r + 1) for r in range(vocabulary)]
+    out, size = [], 0
+    while size < n:
+        line = " ".join(rnd.choices(words, weights, k=rnd.randint(4, 16))) + "\n"
+        out.append(line)
+        size += len(line)
+    return "".join(out).encode()[:n]
+
+
+def image_mixed(d):
+    import base64
+    import json
+    rnd = d.rnd
+    classes = []
+    # Random units repeated: copies of one small compressed file, a key stored twice.
+    for period in (255, 1000, 2047, 4096, 9000, 16384, 32000):
+        unit = d.random(period)
+        classes.append(("repeat-%d" % period, (unit * ((3 << 20) // period + 1))[:3 << 20]))
+    # Random runs between text, at and around the 2 KiB chunks the planner judges.
+    for run in (1024, 2047, 2048, 2049, 3000, 6144):
+        parts = []
+        while sum(map(len, parts)) < 2 << 20:
+            parts += [d.text(rnd.randint(500, 5000)), d.random(run)]
+        classes.append(("runs-%d" % run, b"".join(parts)))
+    zeros = bytearray()
+    while len(zeros) < 4 << 20:
+        zeros += bytes(rnd.randint(1, 200000)) + d.random(rnd.randint(100, 5000))
+    classes.append(("zero-runs", bytes(zeros)))
+    classes.append(("base64", base64.encodebytes(d.random(3 << 20))))
+    classes.append(("dna", "".join(rnd.choices("ACGT", k=4 << 20)).encode()))
+    logs = []
+    for i in range(60000):
+        logs.append(json.dumps({"ts": 1700000000 + i * 7, "level": rnd.choice(["info", "warn", "error", "debug"]),
+                                "msg": rnd.choice(["request done", "cache miss", "retrying", "connection reset"]),
+                                "id": rnd.randrange(1 << 32), "ms": round(rnd.expovariate(0.01), 3)}))
+    classes.append(("logs.json", ("\n".join(logs) + "\n").encode()))
+    rows = ["%d,%.6f,%d,%s" % (i, rnd.gauss(0, 1000), rnd.randrange(10 ** 9), rnd.choice(["a", "b", "c"]))
+            for i in range(120000)]
+    classes.append(("numbers.csv", ("\n".join(rows) + "\n").encode()))
+    classes.append(("vocabulary-60", d.text(4 << 20)))
+    for vocabulary in (2000, 50000):
+        classes.append(("zipf-%d" % vocabulary, zipf_text(rnd, vocabulary, 6 << 20)))
+    # Files that end at and around the compressor's 1 MiB blocks.
+    for delta in (-1, 0, 1, 4096):
+        classes.append(("mib%+d" % delta, d.text((1 << 20) + delta)))
+    layers = [[] for _ in range(4)]
+    for i, (name, data) in enumerate(classes):
+        layers[i % 4].append(("file", "m%d/%s" % (i % 4, name), data, 0o644))
+    return imagegen.Image(layers, config={"Cmd": ["/bin/true"]})
+
+
 SCALING = {"B-20k": 20000, "B-40k": 40000, "B-160k": 160000}
 
 
@@ -143,6 +203,8 @@ def main():
         imagegen.write_docker_1_10([(image_b(d, SCALING[kind]), [tag])], out)
     elif kind == "R":
         imagegen.write_docker_1_10([(image_real(), [tag])], out)
+    elif kind == "M":
+        imagegen.write_docker_1_10([(image_mixed(d), [tag])], out)
     elif kind == "C":
         imagegen.write_docker_1_10([(image_c(d), [tag])], out)
     else:

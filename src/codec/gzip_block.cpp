@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "codec/deflate_constants.hpp"
@@ -143,6 +144,63 @@ void make_joinable(std::vector<unsigned char>& out, size_t start) {
     out.insert(out.end(), deflate::kEmptyStoredBody.begin(), deflate::kEmptyStoredBody.end());
 }
 
+// Random-looking bytes that repeat within the deflate window (a key or an icon stored
+// twice, copies of one small compressed file side by side, a page written again) are
+// matched by any deflate, however random each copy looks: such a chunk is not stored.
+// Every kRepeatStride-th position of the block goes into a small direct-mapped table of
+// 8-byte strings as the chunks go by; a random chunk probes kRepeatStride consecutive
+// positions at two places, so that whatever the period, one probe is aligned with a
+// position in the table. That is 128 inserts and 32 lookups per 2 KiB chunk, nothing next
+// to counting its bytes: random data that does not repeat is planned as fast as before.
+class RepeatProbe {
+  public:
+    explicit RepeatProbe(std::span<const unsigned char> block) : block_(block) {}
+
+    // Remembers the sampled positions of [from, to).
+    void add(size_t from, size_t to) {
+        for (size_t pos = (from + kRepeatStride - 1) / kRepeatStride * kRepeatStride;
+             pos + kRepeatBytes <= to; pos += kRepeatStride) {
+            slots_[slot(pos)] = static_cast<uint32_t>(pos + 1);
+        }
+    }
+
+    // Where the bytes of a chunk starting at `at` were seen before, within the window: the
+    // earliest position any probe matched; nothing when none did.
+    std::optional<size_t> earlier_copy(size_t at, size_t n) const {
+        std::optional<size_t> found;
+        for (size_t probe : {size_t{0}, n / 2}) {
+            for (size_t k = 0; k < kRepeatStride; ++k) {
+                const size_t pos = at + probe + k;
+                if (pos + kRepeatBytes > at + n) break;
+                const uint32_t entry = slots_[slot(pos)];
+                if (entry == 0) continue;
+                const size_t seen = entry - 1;
+                if (seen >= pos || pos - seen >= deflate::kWindow) continue;
+                if (std::memcmp(block_.data() + seen, block_.data() + pos, kRepeatBytes) != 0)
+                    continue;
+                // The copy of the chunk's start, for the chunks in between to join it.
+                const size_t start = seen >= probe + k ? seen - probe - k : 0;
+                found = found ? std::min(*found, start) : start;
+            }
+        }
+        return found;
+    }
+
+  private:
+    static constexpr size_t kRepeatStride = 16;
+    static constexpr size_t kRepeatBytes = 16;  // compared; 8 hashed
+    static constexpr size_t kSlots = 1 << 13;   // 4 per sampled position of a window
+
+    size_t slot(size_t pos) const {
+        uint64_t v;
+        std::memcpy(&v, block_.data() + pos, sizeof v);
+        return static_cast<size_t>((v * 0x9E3779B97F4A7C15ull) >> 51);
+    }
+
+    std::span<const unsigned char> block_;
+    std::vector<uint32_t> slots_ = std::vector<uint32_t>(kSlots, 0);
+};
+
 }  // namespace
 
 std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int level) {
@@ -150,13 +208,25 @@ std::vector<GzipPiece> plan_gzip_block(std::span<const unsigned char> block, int
     random_chunk.reserve(block.size() / kEntropyChunk + 1);
     Histogram whole{};
     size_t sampled = 0;
+    RepeatProbe repeats(block);
     for (size_t off = 0; off < block.size(); off += kEntropyChunk) {
         size_t n = std::min(kEntropyChunk, block.size() - off);
         Histogram h;
         const size_t counted = count_sample(block.data() + off, n, h);
         for (int b = 0; b < 256; ++b) whole[b] += h[b];
         sampled += counted;
-        random_chunk.push_back(entropy(h, counted) > kStoredEntropy);
+        bool random = entropy(h, counted) > kStoredEntropy;
+        if (random) {
+            if (std::optional<size_t> copy = repeats.earlier_copy(off, n)) {
+                // Deflated, and the chunks back to the first copy with it: one piece, so
+                // that its matches reach the copy.
+                random = false;
+                for (size_t j = *copy / kEntropyChunk; j < random_chunk.size(); ++j)
+                    random_chunk[j] = false;
+            }
+        }
+        random_chunk.push_back(random);
+        repeats.add(off, off + n);
     }
     const int deflate_level =
         entropy(whole, sampled) > kPoorEntropy ? std::min(level, kPoorBlockMaxLevel) : level;

@@ -127,6 +127,47 @@ TEST(GzipBlock, RandomChunksOfAnyLengthAreStored) {
     }
 }
 
+// Bytes planned to be stored.
+size_t stored_bytes(const std::vector<GzipPiece>& pieces) {
+    size_t n = 0;
+    for (const auto& p : pieces) n += p.level == 0 ? p.size : 0;
+    return n;
+}
+
+std::string repeated(const std::string& unit, size_t n) {
+    std::string s;
+    while (s.size() < n) s += unit;
+    s.resize(n);
+    return s;
+}
+
+TEST(GzipBlock, ARandomUnitThatRepeatsWithinTheWindowIsNotStored) {
+    // Periods from just over a chunk to the window's reach, at odd offsets; the run of
+    // copies is one deflated piece with the first copy in it (its matches reach back).
+    for (size_t period : {2049u, 3000u, 4096u, 12345u, 32000u, 32767u}) {
+        const std::string block =
+            text(3 * 2048 + 100) + repeated(random_bytes(period, 11), 6 * period) + text(5000);
+        const auto pieces = plan_gzip_block(bytes(block), 6);
+        EXPECT_EQ(stored_bytes(pieces), 0u) << period;
+        // And the encoded block is about one copy, not six.
+        GzipBlockEncoder encoder(6);
+        std::vector<unsigned char> out;
+        encoder.encode(bytes(block), out);
+        EXPECT_LT(out.size(), period + period / 4 + 20000) << period;
+    }
+}
+
+TEST(GzipBlock, RandomBytesThatDoNotRepeatWithinTheWindowAreStored) {
+    // No repeat at all; and a unit whose copy lies 32 KiB back or more, where neither
+    // libdeflate's matches nor zlib's reach.
+    EXPECT_EQ(stored_bytes(plan_gzip_block(bytes(random_bytes(1 << 20, 5)), 6)), 1u << 20);
+    for (size_t period : {32768u, 33u << 10}) {
+        const std::string far = random_bytes(period, 6);
+        const std::string block = far + far;
+        EXPECT_EQ(stored_bytes(plan_gzip_block(bytes(block), 6)), block.size()) << period;
+    }
+}
+
 TEST(GzipBlock, TextKeepsTheLevelAskedFor) {
     std::string block = text(1 << 20);
     auto pieces = plan_gzip_block(bytes(block), 9);
