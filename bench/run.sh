@@ -3,7 +3,7 @@
 # its flattened output once with standard tools (the floor no converter can beat).
 #
 #   bash bench/run.sh [IMAGES...]   default: A A-gzip B C
-#     also R (this machine's own files: bench/make_images.py),
+#     also R (this machine's own files: bench/make_images.py), M (mixed classes of data),
 #     also B-20k B-40k B-160k (scaling), A-legacy B-legacy (with the metadata the Go
 #     docker2aci reads), pull-IMAGE, e.g. pull-A or pull-A-legacy (the image pushed to
 #     Debian's docker-registry on 127.0.0.1, then pulled and converted, against

@@ -42,6 +42,54 @@ def bad_input():
     out.write("loop.tar")
 
 
+def compression():
+    """compression_test.sh: one file of each class the gzip planner tells apart, small
+    versions of bench image M's: random units repeated at periods up to the window, random
+    runs around the 2 KiB planning chunk between text, zero runs, base64, a 4-letter
+    alphabet, JSON logs, CSV numbers, text of 60 words and of Zipf-like frequencies over
+    2,000, files ending at and around 1 MiB."""
+    import base64
+    rnd = random.Random(29)
+    words60 = ["".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(2, 9))).encode()
+               for _ in range(60)]
+    words2k = ["".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(2, 12))).encode()
+               for _ in range(2000)]
+
+    def text(words, n, weights=None):
+        out = bytearray()
+        while len(out) < n:
+            out += b" ".join(rnd.choices(words, weights, k=rnd.randint(4, 16))) + b"\n"
+        return bytes(out[:n])
+
+    files = []
+    for period in (1000, 3000, 16384, 32767):
+        unit = rnd.randbytes(period)
+        files.append(("repeat-%d" % period, (unit * ((1 << 20) // period + 1))[:1 << 20]))
+    for run in (2047, 2048, 2049, 5000):
+        parts = []
+        while sum(map(len, parts)) < 1 << 20:
+            parts += [text(words60, rnd.randint(500, 5000)), rnd.randbytes(run)]
+        files.append(("runs-%d" % run, b"".join(parts)))
+    zeros = bytearray()
+    while len(zeros) < 1 << 20:
+        zeros += bytes(rnd.randint(1, 100000)) + rnd.randbytes(rnd.randint(100, 3000))
+    files.append(("zero-runs", bytes(zeros)))
+    files.append(("base64", base64.encodebytes(rnd.randbytes(600000))))
+    files.append(("dna", "".join(rnd.choices("ACGT", k=1 << 20)).encode()))
+    files.append(("logs.json", "".join(json.dumps({"ts": 1700000000 + i, "level": rnd.choice(["info", "warn"]),
+                                                   "id": rnd.randrange(1 << 32)}) + "\n"
+                                       for i in range(20000)).encode()))
+    files.append(("numbers.csv", "".join("%d,%.6f,%d\n" % (i, rnd.gauss(0, 1000), rnd.randrange(10 ** 9))
+                                         for i in range(30000)).encode()))
+    files.append(("zipf-2000", text(words2k, 2 << 20, [1.0 / (r + 1) for r in range(2000)])))
+    for delta in (-1, 0, 1):
+        files.append(("mib%+d" % delta, text(words60, (1 << 20) + delta)))
+    files.append(("random", rnd.randbytes(3 << 20)))
+    layers = [[("file", "c/" + name, data, 0o644) for name, data in files[i::2]] for i in range(2)]
+    img = g.Image(layers, config={"Cmd": ["/bin/true"]})
+    g.write_docker_1_10([(img, ["example/classes:1"])], "classes.tar")
+
+
 def discovery():
     """discovery_test.sh"""
     def archive(path, tag, files):
@@ -252,6 +300,7 @@ FIXTURES = {
     "mirror-swap": mirror_swap,
     "nosquash": nosquash,
     "nosquash-lower-link": nosquash_lower_link,
+    "compression": compression,
     "operator": operator,
     "oracle-layer3": oracle_layer3,
     "platform": platform,
