@@ -10,7 +10,13 @@ _docker2aci() {
         --passphrase-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --batch) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --image|--username|--sign-key|--discovery-url|--shard|--jobs|--parallel|--threads|--compression-level|--max-*) return ;;
+        --listen|--connections|--connections-per-client|--timeout) return ;;
     esac
+    if [[ ${COMP_WORDS[1]} == serve ]]; then
+        COMPREPLY=($(compgen -W "--listen --discovery-url --output-dir --connections
+            --connections-per-client --timeout --help" -- "$cur"))
+        return
+    fi
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "--image --nosquash --compression --compression-level --threads
             --output-dir --platform --json --quiet --debug --insecure-skip-verify
@@ -20,7 +26,9 @@ _docker2aci() {
             --version --help" -- "$cur"))
         return
     fi
-    COMPREPLY=($(compgen -f -- "$cur"))
+    COMPREPLY=()
+    [ "$COMP_CWORD" = 1 ] && [[ serve == "$cur"* ]] && COMPREPLY+=(serve)
+    COMPREPLY+=($(compgen -f -- "$cur"))
     [[ docker:// == "$cur"* ]] && COMPREPLY+=("docker://")
 }
 complete -o filenames -F _docker2aci docker2aci

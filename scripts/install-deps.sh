@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ca-certificates python3 jq busybox-static
   libarchive-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libcxxopts-dev
-  libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev
+  libdeflate-dev libisal-dev libzstd-dev libgpgme-dev liblzma-dev zlib1g-dev libmicrohttpd-dev
 )
 if [ "${1:-}" = --package ] || [ "${1:-}" = --tests ]; then
   packages+=(dpkg-dev file)

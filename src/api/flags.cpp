@@ -157,6 +157,8 @@ std::string usage_text() {
            "  docker2aci --image mix3/hello:latest images.tar\n"
            "  echo \"$PASS\" | docker2aci --username me --password-stdin "
            "docker://quay.io/me/app:1.0\n"
+           "\nServing a discovery site's directory over HTTP (docker2aci serve --help):\n"
+           "  docker2aci serve --discovery-url URL -o DIR [--listen HOST:PORT]\n"
            "\nExit status: 0 success, 1 conversion error, 2 usage error.\n";
 }
 
