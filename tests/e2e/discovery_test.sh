@@ -5,11 +5,7 @@
 # images, the public key, and a name never converted that resolves to no file.
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
-export GNUPGHOME="$WORK/gnupg"
-mkdir -m 700 "$GNUPGHOME"
-trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_servers; cleanup' EXIT
-gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
-fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
+mirror_key
 
 python3 "$PY_DIR/fixtures.py" discovery
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar

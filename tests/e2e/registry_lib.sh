@@ -41,3 +41,13 @@ start_registry() {
   wait_port "$port"
   printf -v "${name}_PORT" '%s' "$port"
 }
+
+# mirror_key: a GNUPGHOME of the test's own holding an RSA signing key (rkt verifies RSA,
+# not Ed25519); sets fpr. At exit its gpg-agent is stopped with the servers.
+mirror_key() {
+  export GNUPGHOME="$WORK/gnupg"
+  mkdir -m 700 "$GNUPGHOME"
+  trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_servers; cleanup' EXIT
+  gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
+  fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
+}

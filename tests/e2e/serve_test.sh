@@ -8,11 +8,7 @@
 # are served; an empty directory gets its discovery page; SIGTERM exits 0.
 source "$(dirname "$0")/lib.sh"
 source "$TESTS_DIR/registry_lib.sh"
-export GNUPGHOME="$WORK/gnupg"
-mkdir -m 700 "$GNUPGHOME"
-trap 'gpgconf --homedir "$GNUPGHOME" --kill gpg-agent 2>/dev/null || true; stop_servers; cleanup' EXIT
-gpg --batch --quiet --passphrase '' --quick-gen-key 'mirror <mirror@example.invalid>' rsa2048 sign never 2> /dev/null
-fpr=$(gpg --with-colons --list-secret-keys | awk -F: '/^fpr/ {print $10; exit}')
+mirror_key
 python3 "$REPO_DIR/testdata/make_sample.py" hello hello.tar
 
 # start_serve DIR [FLAGS...]: docker2aci serve for DIR on port $SERVE_PORT or a free one;
