@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "support/helpers.hpp"
 #include "util/error.hpp"
@@ -200,6 +201,9 @@ TEST_F(SignerTest, TheAgentSigningStartedIsStoppedAndAUsersOwnIsLeftAlone) {
         (void)sign_text(signer, "text");
         EXPECT_TRUE(agent_answers(*home_));
     }
+    // Told to stop; it may take a moment to go (5 s at most here).
+    for (int i = 0; i < 50 && agent_answers(*home_); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     EXPECT_FALSE(agent_answers(*home_));
 
     // An agent that was running before (a user's own) keeps running.

@@ -122,12 +122,15 @@ TEST(OrderedMap, UntakenResultsAreDiscarded) {
 // After cancel(), a result that was never computed is an error, not a wait forever.
 TEST(OrderedMap, TakeAfterCancelOfAnUnstartedTaskFails) {
     OrderedMap<int> map(1);
-    map.submit([](size_t, const std::atomic<bool>& cancelled) {
+    std::atomic<bool> started{false};
+    map.submit([&](size_t, const std::atomic<bool>& cancelled) {
+        started = true;
         while (!cancelled) std::this_thread::sleep_for(1ms);
         return 1;
     });
     map.submit([](size_t, const std::atomic<bool>&) { return 2; });
-    std::this_thread::sleep_for(5ms);
+    // Cancelled once the first task runs (a fixed sleep lost that race on a busy machine).
+    while (!started) std::this_thread::sleep_for(1ms);
     map.cancel();
     EXPECT_EQ(map.take(), 1);  // it was running: it finishes
     EXPECT_THROW(map.take(), Error);
